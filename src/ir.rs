@@ -1,0 +1,142 @@
+//! The resource IR: a function body reduced to what matters for the lifetime of a resource.
+//!
+//! A frontend (Python, Rust) lowers each function to a [`Function`]; the [`crate::checker`] walks
+//! it. The IR knows no language and no parser: names are interned [`Var`]s, places are byte
+//! [`Span`]s, and every open site is a [`SiteId`] whose meaning (what the resource is, what its
+//! `with` does) the frontend keeps in its own table.
+//!
+//! Invariants the frontends keep:
+//! - Control flow is structured: `If`, `Loop`, `Try` and `With` nest; there is no goto.
+//! - A statement that can raise is preceded by a [`Stmt::MayRaise`] at the point where the
+//!   exception would leave, so the state the exception carries is the state before the statement.
+//! - An `Open` binds its site to `target` only after the call returned (a failing open holds
+//!   nothing).
+
+use crate::diagnostic::Span;
+
+/// An interned local name of one function.
+pub type Var = u32;
+
+/// An open site of one function: an index into the frontend's site table.
+pub type SiteId = u32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+    /// The span of the `def` header, for messages about the function itself.
+    pub span: Span,
+    pub body: Block,
+    /// The number of interned names, so the checker can size its tables.
+    pub var_count: u32,
+}
+
+pub type Block = Vec<Stmt>;
+
+/// How a value leaves the function's responsibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HandOffHow {
+    /// `return x` (the function is a factory).
+    Return,
+    /// `yield x` in a plain generator.
+    Yield,
+    /// Stored on an attribute, in a container, a global, a closure, or given to a constructor.
+    Store,
+    /// Registered for closing elsewhere: `ExitStack.enter_context`, `atexit.register(x.close)`,
+    /// `closing(x)`, `weakref.finalize`, `addCleanup(x.close)`.
+    Registered,
+}
+
+/// What leaving a `with` block does to the resource named by the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithExit {
+    /// Whatever the resource's own context manager does (looked up through its site).
+    OwnContextManager,
+    /// A wrapper that closes it: `closing(x)`, a context manager known to close.
+    Closes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithItem {
+    pub var: Var,
+    pub exit: WithExit,
+    /// The span of the item, for messages.
+    pub span: Span,
+}
+
+/// What a condition tells about a name on each branch of an `If`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NullTest {
+    pub var: Var,
+    /// The index of the branch on which `var` is known to be `None` (or unbound).
+    pub none_branch: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stmt {
+    /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
+    Open {
+        site: SiteId,
+        target: Option<Var>,
+        span: Span,
+    },
+    /// `x.close()` and its equivalents.
+    Close {
+        var: Var,
+        span: Span,
+    },
+    HandOff {
+        var: Var,
+        how: HandOffHow,
+        span: Span,
+    },
+    /// The resource named by `var` is used (read, called, passed as a borrowed argument).
+    Use {
+        var: Var,
+        span: Span,
+    },
+    /// `dst = src`: `dst` becomes another name for whatever `src` names; with `src: None`, `dst`
+    /// is rebound to something that is not a tracked resource (or deleted).
+    Assign {
+        dst: Var,
+        src: Option<Var>,
+        span: Span,
+    },
+    /// The following statement can raise; an exception here carries the current state.
+    MayRaise {
+        span: Span,
+    },
+    /// An explicit `raise`.
+    Raise {
+        span: Span,
+    },
+    Return {
+        span: Span,
+    },
+    Break,
+    Continue,
+    /// A suspension point (`await`); listed for frontends whose rules care about it.
+    Await {
+        span: Span,
+    },
+    If {
+        branches: Vec<Block>,
+        null_test: Option<NullTest>,
+    },
+    /// `infinite` loops (`while True:`) leave only by `break`, `return` or an exception.
+    Loop {
+        body: Block,
+        orelse: Block,
+        infinite: bool,
+    },
+    Try {
+        body: Block,
+        handlers: Vec<Block>,
+        orelse: Block,
+        finally: Block,
+    },
+    With {
+        items: Vec<WithItem>,
+        body: Block,
+        span: Span,
+    },
+}

@@ -1,0 +1,45 @@
+use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, termcolor::Buffer};
+
+use crate::diagnostic::Diagnostic;
+
+pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool) -> String {
+    let file = SimpleFile::new(path, source);
+    let config = term::Config::default();
+    let mut buffer = if color { Buffer::ansi() } else { Buffer::no_color() };
+    for diagnostic in diagnostics {
+        let mut labels =
+            vec![Label::primary((), clamp(diagnostic.span.range(), source)).with_message(diagnostic.rule.name())];
+        labels.extend(
+            diagnostic
+                .labels
+                .iter()
+                .map(|l| Label::secondary((), clamp(l.span.range(), source)).with_message(&l.message)),
+        );
+        let report = Report::error()
+            .with_code(diagnostic.rule.code())
+            .with_message(&diagnostic.message)
+            .with_labels(labels)
+            .with_notes(diagnostic.help.iter().map(|h| format!("help: {h}")).collect());
+        if term::emit_to_write_style(&mut buffer, &config, &file, &report).is_err() {
+            // A span the renderer cannot place: fall back to one line rather than lose it.
+            let line = format!("error[{}]: {}: {}\n", diagnostic.rule.code(), path, diagnostic.message);
+            std::io::Write::write_all(&mut buffer, line.as_bytes()).ok();
+        }
+    }
+    String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+/// Keeps a range inside the text and on character boundaries.
+fn clamp(range: std::ops::Range<usize>, source: &str) -> std::ops::Range<usize> {
+    let mut start = range.start.min(source.len());
+    let mut end = range.end.min(source.len()).max(start);
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !source.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}

@@ -1,0 +1,337 @@
+//! What opens a Python resource, what its `with` does, and what closes it.
+//!
+//! The facts are data in `rules/python/*.toml`, embedded at build time. Every key and value is
+//! checked: an unknown one is an error, so a typo cannot silently disable a rule. Projects add
+//! their own `[[resource]]` entries through the configuration, with the same keys.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The knowledge files shipped in the binary, by file name.
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("aiomysql.toml", include_str!("../../rules/python/aiomysql.toml")),
+    ("aiopg.toml", include_str!("../../rules/python/aiopg.toml")),
+    ("aiosqlite.toml", include_str!("../../rules/python/aiosqlite.toml")),
+    ("apsw.toml", include_str!("../../rules/python/apsw.toml")),
+    ("asyncpg.toml", include_str!("../../rules/python/asyncpg.toml")),
+    ("cx_oracle.toml", include_str!("../../rules/python/cx_oracle.toml")),
+    ("duckdb.toml", include_str!("../../rules/python/duckdb.toml")),
+    ("mysql_connector.toml", include_str!("../../rules/python/mysql_connector.toml")),
+    ("mysqlclient.toml", include_str!("../../rules/python/mysqlclient.toml")),
+    ("oracledb.toml", include_str!("../../rules/python/oracledb.toml")),
+    ("psycopg.toml", include_str!("../../rules/python/psycopg.toml")),
+    ("psycopg2.toml", include_str!("../../rules/python/psycopg2.toml")),
+    ("psycopg_pool.toml", include_str!("../../rules/python/psycopg_pool.toml")),
+    ("pymongo.toml", include_str!("../../rules/python/pymongo.toml")),
+    ("pymssql.toml", include_str!("../../rules/python/pymssql.toml")),
+    ("pymysql.toml", include_str!("../../rules/python/pymysql.toml")),
+    ("pyodbc.toml", include_str!("../../rules/python/pyodbc.toml")),
+    ("redis.toml", include_str!("../../rules/python/redis.toml")),
+    ("sqlalchemy.toml", include_str!("../../rules/python/sqlalchemy.toml")),
+    ("sqlite3.toml", include_str!("../../rules/python/sqlite3.toml")),
+    ("stdlib_files.toml", include_str!("../../rules/python/stdlib_files.toml")),
+    ("stdlib_net.toml", include_str!("../../rules/python/stdlib_net.toml")),
+    ("stdlib_process.toml", include_str!("../../rules/python/stdlib_process.toml")),
+    ("stdlib_socket.toml", include_str!("../../rules/python/stdlib_socket.toml")),
+];
+
+/// What leaving `with OPEN(...) as x:` does to `x`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContextManager {
+    /// `__exit__` releases the OS or network resource.
+    Closes,
+    /// `__exit__` only commits or rolls back; the object stays open.
+    TransactionOnly,
+    /// `__exit__` returns the object to its pool.
+    ReleasesToPool,
+    /// No `__enter__`/`__exit__`: `with` raises.
+    None,
+    /// `__exit__` closes destructively (`multiprocessing.Pool.terminate`).
+    Terminates,
+}
+
+impl ContextManager {
+    pub fn closes(self) -> bool {
+        matches!(self, ContextManager::Closes | ContextManager::ReleasesToPool | ContextManager::Terminates)
+    }
+}
+
+/// Where the close method is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseOn {
+    /// On the object: `conn.close()`.
+    #[default]
+    Object,
+    /// On the pool it came from: `pool.putconn(conn)`. Such a resource is a pool checkout.
+    Pool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Recognised (for `with` and fixes), but a missing close is not reported: cursors freed with
+    /// their connection, process-wide pools and clients.
+    Low,
+    #[default]
+    Normal,
+}
+
+/// The shape of the value an open returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Returns {
+    /// The resource itself.
+    #[default]
+    #[serde(rename = "object")]
+    Object,
+    /// `(fd, path)`: the resource is the first element.
+    #[serde(rename = "tuple(fd, path)")]
+    FdPathTuple,
+    /// A path naming the resource (a temporary directory).
+    #[serde(rename = "path")]
+    Path,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    DbConnection,
+    DbCursor,
+    DbBlob,
+    DbPool,
+    DbPooledConnection,
+    DbClient,
+    OrmSession,
+    CacheClient,
+    ConnectionPool,
+    Socket,
+    NetworkConnection,
+    NetworkResponse,
+    File,
+    TempDir,
+    RawFd,
+    Process,
+    ProcessPool,
+    Executor,
+}
+
+impl Kind {
+    /// How a message names such a resource.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::DbConnection | Kind::DbPooledConnection => "connection",
+            Kind::DbCursor => "cursor",
+            Kind::DbBlob => "blob",
+            Kind::DbPool | Kind::ConnectionPool => "pool",
+            Kind::DbClient | Kind::CacheClient => "client",
+            Kind::OrmSession => "session",
+            Kind::Socket => "socket",
+            Kind::NetworkConnection => "connection",
+            Kind::NetworkResponse => "response",
+            Kind::File => "file",
+            Kind::TempDir => "temporary directory",
+            Kind::RawFd => "file descriptor",
+            Kind::Process => "process",
+            Kind::ProcessPool => "process pool",
+            Kind::Executor => "executor",
+        }
+    }
+}
+
+/// A version range in which the context manager behaved differently.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub context_manager: ContextManager,
+    pub note: Option<String>,
+}
+
+/// One `[[resource]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    /// The import that brings it in.
+    pub module: String,
+    /// Qualified calls that open it. `Class.method` is a method called on an object of `Class`.
+    pub open: Vec<String>,
+    /// The class of the opened object, for method opens on it; defaults to the open path.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    pub context_manager: ContextManager,
+    /// Methods that close it (`close`), or dotted functions taking it (`os.close`).
+    pub close: Vec<String>,
+    #[serde(default)]
+    pub close_on: CloseOn,
+    pub kind: Kind,
+    #[serde(default, rename = "async")]
+    pub is_async: bool,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Only meaningful as `with OPEN(...)`.
+    #[serde(default)]
+    pub must_use_with: bool,
+    #[serde(default)]
+    pub returns: Returns,
+    /// Calls that take ownership of it (`os.fdopen(fd)`).
+    #[serde(default)]
+    pub handoff: Vec<String>,
+    pub since: Option<String>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    pub fix_hint: Option<String>,
+    pub note: Option<String>,
+    pub evidence: Option<String>,
+    pub resource_warning_since: Option<String>,
+    pub removed_in: Option<String>,
+}
+
+impl Resource {
+    pub fn is_pool_checkout(&self) -> bool {
+        self.close_on == CloseOn::Pool
+    }
+}
+
+/// "This call returns an object of that type", for calls that open nothing themselves
+/// (`multiprocessing.get_context` returns a context whose `Pool` opens).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallType {
+    pub call: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    #[serde(default)]
+    resource: Vec<Resource>,
+    #[serde(default)]
+    call_type: Vec<CallType>,
+}
+
+/// An index into [`Knowledge::resources`].
+pub type ResourceId = usize;
+
+/// The loaded knowledge base with its lookup tables.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    pub resources: Vec<Resource>,
+    /// Where each resource came from (`sqlite3.toml`, or a config file).
+    pub origins: Vec<String>,
+    by_open: HashMap<String, ResourceId>,
+    call_types: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeError {
+    pub file: String,
+    pub message: String,
+}
+
+impl fmt::Display for KnowledgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for KnowledgeError {}
+
+impl Knowledge {
+    /// The knowledge shipped in the binary (checked by the test suite, so it always loads).
+    pub fn builtin() -> &'static Knowledge {
+        static BUILTIN: OnceLock<Knowledge> = OnceLock::new();
+        BUILTIN.get_or_init(|| {
+            let mut knowledge = Knowledge::default();
+            for (name, text) in BUILTIN_FILES {
+                if let Err(err) = knowledge.add_toml(name, text) {
+                    // Unreachable in a tested build; keep going with what loaded.
+                    debug_assert!(false, "{err}");
+                }
+            }
+            knowledge
+        })
+    }
+
+    /// Adds the entries of one TOML text.
+    pub fn add_toml(&mut self, origin: &str, text: &str) -> Result<(), KnowledgeError> {
+        let file: KnowledgeFile =
+            toml::from_str(text).map_err(|e| KnowledgeError { file: origin.to_string(), message: e.to_string() })?;
+        for resource in file.resource {
+            self.add_resource(origin, resource)
+                .map_err(|message| KnowledgeError { file: origin.to_string(), message })?;
+        }
+        for call_type in file.call_type {
+            self.call_types.insert(call_type.call, call_type.type_name);
+        }
+        Ok(())
+    }
+
+    /// Adds one entry; a later entry for the same open path replaces the earlier one, so a
+    /// project can correct the shipped facts.
+    pub fn add_resource(&mut self, origin: &str, resource: Resource) -> Result<(), String> {
+        if resource.open.is_empty() {
+            return Err(format!("resource of module `{}` has an empty `open` list", resource.module));
+        }
+        for path in resource.open.iter().chain(&resource.handoff) {
+            if !is_dotted_path(path) {
+                return Err(format!("`{path}` is not a dotted Python name"));
+            }
+        }
+        for close in &resource.close {
+            if !is_dotted_path(close) {
+                return Err(format!("close `{close}` is not a method name or a dotted Python name"));
+            }
+        }
+        let id = self.resources.len();
+        for path in &resource.open {
+            self.by_open.insert(path.clone(), id);
+        }
+        self.resources.push(resource);
+        self.origins.push(origin.to_string());
+        Ok(())
+    }
+
+    /// The resource a qualified call opens.
+    pub fn opener(&self, qualified: &str) -> Option<ResourceId> {
+        self.by_open.get(qualified).copied()
+    }
+
+    /// The type of the value a qualified call returns, when known.
+    pub fn type_of_call<'a>(&'a self, qualified: &'a str) -> Option<&'a str> {
+        if let Some(id) = self.opener(qualified) {
+            let resource = &self.resources[id];
+            return Some(resource.type_name.as_deref().unwrap_or(qualified));
+        }
+        self.call_types.get(qualified).map(String::as_str)
+    }
+
+    /// Whether any entry's open path starts with `module` (for import filtering).
+    pub fn knows_module(&self, module: &str) -> bool {
+        self.by_open.keys().any(|p| p.split('.').next() == Some(module))
+    }
+
+    /// The last segments of every open path: the names whose presence makes a file worth parsing.
+    pub fn needles(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.by_open.keys().filter_map(|p| p.rsplit('.').next()).map(str::to_string).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+fn is_dotted_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}

@@ -1,0 +1,115 @@
+//! Small helpers over tree-sitter-python nodes. Only the Python frontend sees tree-sitter.
+
+use tree_sitter::Node;
+
+use crate::diagnostic::Span;
+
+pub fn text<'s>(node: Node, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or_default()
+}
+
+pub fn span(node: Node) -> Span {
+    Span::new(node.start_byte(), node.end_byte())
+}
+
+/// `a.b.c` of a `dotted_name` node, without whitespace or comments.
+pub fn dotted_name(node: Node, src: &str) -> String {
+    let mut cursor = node.walk();
+    let parts: Vec<&str> =
+        node.named_children(&mut cursor).filter(|c| c.kind() == "identifier").map(|c| text(c, src)).collect();
+    if parts.is_empty() { text(node, src).to_string() } else { parts.join(".") }
+}
+
+/// The parts of an identifier or attribute chain (`a.b.c` → `[a, b, c]`), or `None` when the
+/// chain has anything else in it (a call, a subscript).
+pub fn attribute_chain<'s>(node: Node, src: &'s str) -> Option<Vec<&'s str>> {
+    let mut parts = Vec::new();
+    let mut current = node;
+    loop {
+        match current.kind() {
+            "identifier" => {
+                parts.push(text(current, src));
+                parts.reverse();
+                return Some(parts);
+            }
+            "attribute" => {
+                parts.push(text(current.child_by_field_name("attribute")?, src));
+                current = current.child_by_field_name("object")?;
+            }
+            "parenthesized_expression" => current = single_named_child(current)?,
+            _ => return None,
+        }
+    }
+}
+
+/// Strips parentheses and `await`, which do not change what a value is.
+pub fn peel(mut node: Node) -> Node {
+    loop {
+        match node.kind() {
+            "parenthesized_expression" | "await" => match single_named_child(node) {
+                Some(inner) => node = inner,
+                None => return node,
+            },
+            _ => return node,
+        }
+    }
+}
+
+pub fn single_named_child(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    let mut children = node.named_children(&mut cursor).filter(|c| c.kind() != "comment");
+    let first = children.next()?;
+    children.next().is_none().then_some(first)
+}
+
+pub fn named_children(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|c| c.kind() != "comment").collect()
+}
+
+/// The first node that is an error or a missing token, for the parse-error diagnostic.
+pub fn first_error(node: Node) -> Option<Node> {
+    if !node.has_error() {
+        return None;
+    }
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        if current.is_error() || current.is_missing() {
+            return Some(current);
+        }
+        // Descend into the first child that holds the error.
+        let mut descended = false;
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.has_error() || child.is_missing() {
+                    descended = true;
+                    break;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        if !descended {
+            return Some(current);
+        }
+    }
+}
+
+/// Whether a node is a literal whose evaluation cannot raise.
+pub fn is_plain_literal(node: Node) -> bool {
+    match node.kind() {
+        "integer" | "float" | "true" | "false" | "none" | "ellipsis" => true,
+        "string" => {
+            let mut cursor = node.walk();
+            !node.named_children(&mut cursor).any(|c| c.kind() == "interpolation")
+        }
+        "concatenated_string" => named_children(node).into_iter().all(is_plain_literal),
+        "tuple" | "list" | "set" | "parenthesized_expression" => {
+            named_children(node).into_iter().all(|c| is_plain_literal(c) || c.kind() == "identifier")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,105 @@
+//! The rule catalogue. Each rule's doc lives in `rules/CLxxx.md` and is embedded here: it is the
+//! single source for `connlint rule CODE`, SARIF rule help and the language server's hover.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    ParseError,
+    WithDoesNotClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Any,
+    Python,
+    Rust,
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Language::Any => "any",
+            Language::Python => "python",
+            Language::Rust => "rust",
+        })
+    }
+}
+
+struct RuleInfo {
+    code: &'static str,
+    name: &'static str,
+    language: Language,
+    doc: &'static str,
+}
+
+impl Rule {
+    pub const ALL: &'static [Rule] = &[Rule::ParseError, Rule::WithDoesNotClose];
+
+    fn info(self) -> RuleInfo {
+        match self {
+            Rule::ParseError => RuleInfo {
+                code: "CL000",
+                name: "parse-error",
+                language: Language::Any,
+                doc: include_str!("../rules/CL000.md"),
+            },
+            Rule::WithDoesNotClose => RuleInfo {
+                code: "CL101",
+                name: "with-does-not-close",
+                language: Language::Python,
+                doc: include_str!("../rules/CL101.md"),
+            },
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    /// The rule's name; it reads as "allow <name>".
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn language(self) -> Language {
+        self.info().language
+    }
+
+    /// The whole Markdown doc.
+    pub fn doc(self) -> &'static str {
+        self.info().doc
+    }
+
+    /// The first paragraph under "What it does", as one line.
+    pub fn summary(self) -> String {
+        section(self.doc(), "What it does")
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn from_code(code: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.code().eq_ignore_ascii_case(code))
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The text of a `## heading` section of a rule doc, without the heading.
+pub fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let marker = format!("## {heading}\n");
+    let Some(start) = doc.find(&marker).map(|i| i + marker.len()) else {
+        return "";
+    };
+    let rest = &doc[start..];
+    let end = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
+    rest[..end].trim()
+}

@@ -1,0 +1,146 @@
+//! Finding the files to check: `.gitignore`-aware, skipping version-control folders,
+//! virtualenvs and build output. This is the I/O edge; the core never walks.
+
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+use crate::SourceKind;
+
+/// Folder names never walked into (they hold no code of the project's own).
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".jj",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".direnv",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "__pycache__",
+    "__pypackages__",
+    "node_modules",
+    "site-packages",
+    "target",
+];
+
+/// A file to check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub kind: SourceKind,
+}
+
+/// A path the walk could not use, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Collects the source files under `roots`, sorted by path. Files named explicitly are checked
+/// whatever the ignore files say, as long as connlint reads their language.
+pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for root in roots {
+        let metadata = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(err) => {
+                errors.push(WalkError { path: root.clone(), message: describe_io_error(&err) });
+                continue;
+            }
+        };
+        if metadata.is_file() {
+            match SourceKind::of_path(root) {
+                Some(kind) => files.push(SourceFile { path: root.clone(), kind }),
+                None => errors.push(WalkError {
+                    path: root.clone(),
+                    message: "not a Python file (connlint reads `.py` files)".to_string(),
+                }),
+            }
+            continue;
+        }
+        let walker = WalkBuilder::new(root)
+            .hidden(false)
+            .git_global(false)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(|entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                !(is_dir && entry.depth() > 0 && is_skipped_dir(entry.path()))
+            })
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(entry) => {
+                    if entry.file_type().is_some_and(|t| t.is_file())
+                        && let Some(kind) = SourceKind::of_path(entry.path())
+                    {
+                        files.push(SourceFile { path: entry.into_path(), kind });
+                    }
+                }
+                Err(err) => errors.push(walk_error(err)),
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, errors)
+}
+
+fn is_skipped_dir(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    SKIPPED_DIRS.contains(&name) || path.join("pyvenv.cfg").is_file()
+}
+
+fn walk_error(err: ignore::Error) -> WalkError {
+    let path = error_path(&err).unwrap_or_default();
+    let message = match err.io_error() {
+        Some(io) => describe_io_error(io),
+        None => err.to_string(),
+    };
+    WalkError { path, message }
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// The dotted package a Python file belongs to: its parent folders that hold an `__init__.py`
+/// (`app/db/models.py` in package `app.db`). `None` for a file outside any package.
+pub fn python_package(path: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut dir = path.parent()?;
+    while dir.join("__init__.py").is_file() {
+        parts.push(dir.file_name()?.to_str()?.to_string());
+        match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => dir = parent,
+            _ => break,
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.reverse();
+    Some(parts.join("."))
+}
