@@ -65,6 +65,8 @@ pub struct SiteReport {
     pub closed: bool,
     /// Handed off on at least one path, and how (the first seen).
     pub handed_off: Option<HandOffHow>,
+    /// Returned to the caller on at least one path: the function is a factory.
+    pub returned: bool,
     /// A `with` on it whose context manager only ends the transaction.
     pub transaction_with: Option<Span>,
     /// Opened and never bound to a name.
@@ -123,6 +125,7 @@ fn check_site(func: &Function, site: SiteId, behaviour: SiteBehaviour) -> SiteRe
             error_leak: None,
             closed: false,
             handed_off: None,
+            returned: false,
             transaction_with: None,
             discarded: false,
         },
@@ -375,6 +378,7 @@ impl SiteWalker {
         entry.map(|state, trace| {
             if state.holds(var) {
                 self.report.handed_off.get_or_insert(how);
+                self.report.returned |= how == HandOffHow::Return;
                 Some((PathState::done(), trace))
             } else {
                 Some((state, trace))

@@ -4,15 +4,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::{Diagnostic, Span};
 use crate::output::{self, OutputFormat};
 use crate::rule::Rule;
-use crate::walk::{self, SourceFile};
+use crate::run;
+use crate::walk;
 
 #[derive(Debug, Parser)]
 #[command(name = "connlint", version, about = "Finds connection-lifecycle leaks in Python and Rust code")]
@@ -32,6 +30,9 @@ enum Command {
     },
     /// List every rule.
     Rules,
+    /// Print the resource IR of a Python file (for developing connlint).
+    #[command(hide = true)]
+    DebugIr { path: PathBuf },
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,12 +55,6 @@ enum ColorChoice {
     Never,
 }
 
-/// Files bigger than this are skipped with a notice: generated code, not code people write.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-
-/// Analysis threads get a large stack so deeply nested input cannot overflow it.
-const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
-
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -81,6 +76,14 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::DebugIr { path } => {
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                eprintln!("connlint: error: {}: cannot read", path.display());
+                return ExitCode::from(2);
+            };
+            print!("{}", crate::python::debug_ir(&source));
+            ExitCode::SUCCESS
+        }
         Command::Rules => {
             for rule in Rule::ALL {
                 println!("{:<6} {:<28} {:<7} {}", rule.code(), rule.name(), rule.language(), rule.summary());
@@ -88,13 +91,6 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
-}
-
-/// The outcome of one file.
-struct FileOutcome {
-    rendered: String,
-    findings: usize,
-    error: Option<String>,
 }
 
 fn check(args: CheckArgs) -> ExitCode {
@@ -109,16 +105,31 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("connlint: error: {}: {}", error.path.display(), error.message);
         had_error = true;
     }
-    let outcomes = analyse_all(&files, args.output_format, color);
+    let knowledge = match run::knowledge_for(&files) {
+        Ok(knowledge) => knowledge,
+        Err(err) => {
+            eprintln!("connlint: error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let results = run::check_files(&files, &knowledge);
     let mut stdout = std::io::stdout().lock();
     let mut findings = 0;
-    for outcome in outcomes {
-        if let Some(error) = &outcome.error {
-            eprintln!("connlint: error: {error}");
+    for result in &results {
+        if let Some(error) = &result.error {
+            eprintln!("connlint: error: {}: {error}", result.path);
             had_error = true;
         }
-        findings += outcome.findings;
-        if stdout.write_all(outcome.rendered.as_bytes()).is_err() {
+        if let Some(notice) = &result.notice {
+            eprintln!("connlint: notice: {}: {notice}", result.path);
+        }
+        if result.diagnostics.is_empty() {
+            continue;
+        }
+        findings += result.diagnostics.len();
+        let source = result.source.as_deref().unwrap_or_default();
+        let rendered = output::render_file(args.output_format, &result.path, source, &result.diagnostics, color);
+        if stdout.write_all(rendered.as_bytes()).is_err() {
             return ExitCode::from(2);
         }
     }
@@ -130,89 +141,4 @@ fn check(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// Analyses every file on as many threads as there are cores; results come back in file order.
-fn analyse_all(files: &[SourceFile], format: OutputFormat, color: bool) -> Vec<FileOutcome> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FileOutcome>>> = Mutex::new((0..files.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let spawned = std::thread::Builder::new().stack_size(ANALYSIS_STACK_BYTES).spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    let outcome = analyse_file(file, format, color);
-                    if let Ok(mut slots) = results.lock() {
-                        slots[i] = Some(outcome);
-                    }
-                }
-            });
-            if spawned.is_err() {
-                // Could not start a thread: the remaining workers (or the loop below) do the work.
-                break;
-            }
-        }
-    });
-    let mut slots = results.into_inner().unwrap_or_default();
-    // Anything a crashed or missing worker left undone is done here, so no file is lost.
-    for (i, slot) in slots.iter_mut().enumerate() {
-        if slot.is_none() {
-            *slot = Some(analyse_file(&files[i], format, color));
-        }
-    }
-    slots.into_iter().flatten().collect()
-}
-
-fn analyse_file(file: &SourceFile, format: OutputFormat, color: bool) -> FileOutcome {
-    let display = display_path(&file.path);
-    let failed = |message: String| FileOutcome { rendered: String::new(), findings: 0, error: Some(message) };
-    match std::fs::metadata(&file.path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            eprintln!(
-                "connlint: notice: {display}: skipped, larger than {} MiB (probably generated)",
-                MAX_FILE_BYTES / (1024 * 1024)
-            );
-            return FileOutcome { rendered: String::new(), findings: 0, error: None };
-        }
-        Ok(_) => {}
-        Err(err) => return failed(format!("{display}: {}", walk::describe_io_error(&err))),
-    }
-    let bytes = match std::fs::read(&file.path) {
-        Ok(bytes) => bytes,
-        Err(err) => return failed(format!("{display}: {}", walk::describe_io_error(&err))),
-    };
-    let (source, diagnostics) = match String::from_utf8(bytes) {
-        Ok(source) => {
-            let package = match file.kind {
-                crate::SourceKind::Python => walk::python_package(&file.path),
-            };
-            let diagnostics = std::panic::catch_unwind(|| crate::check_source(file.kind, &source, package.as_deref()));
-            match diagnostics {
-                Ok(diagnostics) => (source, diagnostics),
-                Err(_) => {
-                    return failed(format!(
-                        "{display}: internal error while analysing this file (please report it); the run went on"
-                    ));
-                }
-            }
-        }
-        Err(err) => {
-            let valid_up_to = err.utf8_error().valid_up_to();
-            let source = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            let diagnostic =
-                Diagnostic::new(Rule::ParseError, Span::new(valid_up_to, valid_up_to), "this file is not valid UTF-8")
-                    .with_help("connlint reads UTF-8 source; re-encode the file to check it");
-            (source, vec![diagnostic])
-        }
-    };
-    let rendered = output::render_file(format, &display, &source, &diagnostics, color);
-    FileOutcome { rendered, findings: diagnostics.len(), error: None }
-}
-
-/// The path as the user would type it: relative paths without a leading `./`.
-fn display_path(path: &std::path::Path) -> String {
-    let path = path.strip_prefix(".").unwrap_or(path);
-    path.display().to_string()
 }

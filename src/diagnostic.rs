@@ -30,6 +30,15 @@ pub struct Label {
     pub message: String,
 }
 
+/// A place in another file that explains the diagnostic (where a factory opens the resource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub path: String,
+    /// One-based line.
+    pub line: usize,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub rule: Rule,
@@ -38,16 +47,21 @@ pub struct Diagnostic {
     /// One sentence: what is wrong.
     pub message: String,
     pub labels: Vec<Label>,
+    pub related: Vec<Related>,
     /// How to fix it, as a suggestion the user can copy.
     pub help: Option<String>,
 }
 
 impl Diagnostic {
     pub fn new(rule: Rule, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { rule, span, message: message.into(), labels: Vec::new(), help: None }
+        Diagnostic { rule, span, message: message.into(), labels: Vec::new(), related: Vec::new(), help: None }
     }
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
+        self
+    }
+    pub fn with_related(mut self, path: impl Into<String>, line: usize, message: impl Into<String>) -> Diagnostic {
+        self.related.push(Related { path: path.into(), line, message: message.into() });
         self
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {

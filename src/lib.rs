@@ -5,12 +5,14 @@
 
 pub mod checker;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod ir;
 pub mod output;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod rule;
+pub mod run;
 pub mod walk;
 
 use diagnostic::Diagnostic;
@@ -30,18 +32,23 @@ impl SourceKind {
     }
 }
 
-/// Analyses one source text. `package` is the dotted package of a Python module, for relative
-/// imports.
-pub fn check_source(kind: SourceKind, source: &str, package: Option<&str>) -> Vec<Diagnostic> {
+/// Which module a Python source text is.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleInfo<'a> {
+    /// The dotted module name (`app.db`); a file outside any package is named by its stem.
+    pub name: &'a str,
+    /// The package, for relative imports (`app` for `app/db.py`).
+    pub package: Option<&'a str>,
+}
+
+/// Analyses one source text on its own, with the shipped knowledge. `path` is only a label.
+pub fn check_source(kind: SourceKind, path: &str, source: &str, module: ModuleInfo) -> Vec<Diagnostic> {
     match kind {
         #[cfg(feature = "python")]
-        SourceKind::Python => python::analyze(
-            source,
-            python::PythonContext { knowledge: python::knowledge::Knowledge::builtin(), package },
-        ),
+        SourceKind::Python => python::analyze(path, source, module, python::knowledge::Knowledge::builtin()),
         #[cfg(not(feature = "python"))]
         SourceKind::Python => {
-            let _ = (source, package);
+            let _ = (path, source, module);
             Vec::new()
         }
     }

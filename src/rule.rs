@@ -7,6 +7,11 @@ use std::fmt;
 pub enum Rule {
     ParseError,
     WithDoesNotClose,
+    NeverClosed,
+    CloseSkippedOnError,
+    PoolCheckoutNotReturned,
+    OwnedFieldNeverClosed,
+    DiscardedResource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +39,15 @@ struct RuleInfo {
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::ParseError, Rule::WithDoesNotClose];
+    pub const ALL: &'static [Rule] = &[
+        Rule::ParseError,
+        Rule::WithDoesNotClose,
+        Rule::NeverClosed,
+        Rule::CloseSkippedOnError,
+        Rule::PoolCheckoutNotReturned,
+        Rule::OwnedFieldNeverClosed,
+        Rule::DiscardedResource,
+    ];
 
     fn info(self) -> RuleInfo {
         match self {
@@ -49,6 +62,36 @@ impl Rule {
                 name: "with-does-not-close",
                 language: Language::Python,
                 doc: include_str!("../rules/CL101.md"),
+            },
+            Rule::NeverClosed => RuleInfo {
+                code: "CL102",
+                name: "never-closed",
+                language: Language::Python,
+                doc: include_str!("../rules/CL102.md"),
+            },
+            Rule::CloseSkippedOnError => RuleInfo {
+                code: "CL103",
+                name: "close-skipped-on-error",
+                language: Language::Python,
+                doc: include_str!("../rules/CL103.md"),
+            },
+            Rule::PoolCheckoutNotReturned => RuleInfo {
+                code: "CL104",
+                name: "pool-checkout-not-returned",
+                language: Language::Python,
+                doc: include_str!("../rules/CL104.md"),
+            },
+            Rule::OwnedFieldNeverClosed => RuleInfo {
+                code: "CL105",
+                name: "owned-field-never-closed",
+                language: Language::Python,
+                doc: include_str!("../rules/CL105.md"),
+            },
+            Rule::DiscardedResource => RuleInfo {
+                code: "CL106",
+                name: "discarded-resource",
+                language: Language::Python,
+                doc: include_str!("../rules/CL106.md"),
             },
         }
     }

@@ -144,3 +144,16 @@ pub fn python_package(path: &Path) -> Option<String> {
     parts.reverse();
     Some(parts.join("."))
 }
+
+/// The dotted module name of a Python file and its package: `app/db.py` in a package `app` is
+/// `app.db`; `app/__init__.py` is `app`; a file outside any package is named by its stem.
+pub fn python_module(path: &Path) -> (String, Option<String>) {
+    let package = python_package(path);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
+    let name = match (&package, stem) {
+        (Some(package), "__init__") => package.clone(),
+        (Some(package), stem) => format!("{package}.{stem}"),
+        (None, stem) => stem.to_string(),
+    };
+    (name, package)
+}

@@ -79,11 +79,11 @@ fn concise_format_is_one_line_per_diagnostic() {
 
 #[test]
 fn a_file_that_does_not_parse_gets_cl000_and_the_run_goes_on() {
-    let dir = project(&[("broken.py", "def broken(:\n    pass\n"), ("leaky.py", LEAKY)]);
+    let dir = project(&[("broken.py", "import sqlite3\n\ndef broken(:\n    pass\n"), ("leaky.py", LEAKY)]);
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(text.contains("broken.py:1:") && text.contains("CL000"), "{text}");
+    assert!(text.contains("broken.py:3:") && text.contains("CL000"), "{text}");
     assert!(text.contains("leaky.py:4:10: CL101"), "{text}");
 }
 
@@ -108,7 +108,7 @@ fn gitignored_files_virtualenvs_and_build_output_are_skipped() {
 #[test]
 fn non_utf8_files_get_a_diagnostic_and_the_run_goes_on() {
     let dir = project(&[("leaky.py", LEAKY)]);
-    std::fs::write(dir.join("latin1.py"), b"x = '\xe9t\xe9'\n").expect("write");
+    std::fs::write(dir.join("latin1.py"), b"x = '\xe9t\xe9'\nimport sqlite3\n").expect("write");
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     let text = stdout(&output);
     assert!(

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use connlint::SourceKind;
 use connlint::output::{self, OutputFormat};
+use connlint::walk::SourceFile;
 
 /// A fixture that expects no diagnostic at all says so on its first line, so that a missing
 /// marker is never mistaken for an intended silence.
@@ -59,8 +60,27 @@ fn expected_markers(source: &str, kind: SourceKind) -> BTreeSet<(usize, String)>
     expected
 }
 
+/// The path relative to the package root, which is where `cargo test` runs.
 fn relative(path: &Path) -> String {
     path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string()
+}
+
+/// The fixtures checked together: each file directly under `fixtures/<language>/` on its own,
+/// and each folder below that as one project (for helpers in other modules).
+fn fixture_groups() -> Vec<Vec<PathBuf>> {
+    let mut groups: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = std::collections::BTreeMap::new();
+    let root = fixture_root();
+    for path in fixture_files() {
+        let relative = path.strip_prefix(&root).expect("under fixtures/");
+        let mut parts = relative.components();
+        let language = parts.next().expect("a language folder");
+        let key = match (parts.next(), parts.next()) {
+            (Some(project), Some(_)) => root.join(language).join(project),
+            _ => path.clone(),
+        };
+        groups.entry(key).or_default().push(path);
+    }
+    groups.into_values().collect()
 }
 
 #[test]
@@ -69,51 +89,66 @@ fn every_marker_is_hit_and_nothing_else_is_reported() {
     assert!(files.len() >= 5, "expected the fixture suite, found {} files", files.len());
     let bless = std::env::var_os("CONNLINT_BLESS").is_some();
     let mut failures = Vec::new();
-    for path in &files {
-        let kind = SourceKind::of_path(path).expect("fixture of a known language");
-        let source = std::fs::read_to_string(path).expect("fixture is UTF-8");
-        let name = relative(path);
-        let expected = expected_markers(&source, kind);
-        let clean = source.lines().next().is_some_and(|l| l.contains(CLEAN_HEADER));
-        if expected.is_empty() && !clean {
-            failures.push(format!("{name}: no `error:` marker and no `{CLEAN_HEADER}` header"));
-        }
-        if !expected.is_empty() && clean {
-            failures.push(format!("{name}: says `{CLEAN_HEADER}` but has markers"));
-        }
-        let diagnostics = connlint::check_source(kind, &source, fixture_package(path).as_deref());
-        let index = connlint::diagnostic::LineIndex::new(&source);
-        let actual: BTreeSet<(usize, String)> = diagnostics
+    for group in fixture_groups() {
+        let sources: Vec<SourceFile> = group
             .iter()
-            .map(|d| (index.line_col(&source, d.span.start as usize).0, d.rule.code().to_string()))
+            .map(|path| SourceFile {
+                path: PathBuf::from(relative(path)),
+                kind: SourceKind::of_path(path).expect("fixture of a known language"),
+            })
             .collect();
-        for (line, code) in expected.difference(&actual) {
-            failures.push(format!("{name}:{line}: expected {code}, not reported"));
-        }
-        for (line, code) in actual.difference(&expected) {
-            let message = diagnostics
-                .iter()
-                .find(|d| d.rule.code() == code && index.line_col(&source, d.span.start as usize).0 == *line)
-                .map(|d| d.message.as_str())
-                .unwrap_or_default();
-            failures.push(format!("{name}:{line}: unexpected {code}: {message}"));
-        }
-        let rendered = output::render_file(OutputFormat::Full, &name, &source, &diagnostics, false);
-        let snapshot = path.with_extension("stdout");
-        if bless {
-            if rendered.is_empty() {
-                std::fs::remove_file(&snapshot).ok();
-            } else {
-                std::fs::write(&snapshot, &rendered).expect("write snapshot");
+        let knowledge = connlint::run::knowledge_for(&sources).unwrap_or_else(|e| panic!("{e}"));
+        let results = connlint::run::check_files(&sources, &knowledge);
+        for (path, result) in group.iter().zip(&results) {
+            let kind = SourceKind::of_path(path).expect("fixture of a known language");
+            let source = std::fs::read_to_string(path).expect("fixture is UTF-8");
+            let name = relative(path);
+            assert_eq!(result.path, name);
+            if let Some(error) = &result.error {
+                failures.push(format!("{name}: {error}"));
             }
-        } else {
-            let kept = std::fs::read_to_string(&snapshot).unwrap_or_default();
-            if kept != rendered {
-                failures.push(format!(
-                    "{name}: rendered output differs from {} (bless with CONNLINT_BLESS=1):\n{}",
-                    relative(&snapshot),
-                    first_difference(&kept, &rendered)
-                ));
+            let expected = expected_markers(&source, kind);
+            let clean = source.lines().next().is_some_and(|l| l.contains(CLEAN_HEADER));
+            if expected.is_empty() && !clean {
+                failures.push(format!("{name}: no `error:` marker and no `{CLEAN_HEADER}` header"));
+            }
+            if !expected.is_empty() && clean {
+                failures.push(format!("{name}: says `{CLEAN_HEADER}` but has markers"));
+            }
+            let diagnostics = &result.diagnostics;
+            let index = connlint::diagnostic::LineIndex::new(&source);
+            let actual: BTreeSet<(usize, String)> = diagnostics
+                .iter()
+                .map(|d| (index.line_col(&source, d.span.start as usize).0, d.rule.code().to_string()))
+                .collect();
+            for (line, code) in expected.difference(&actual) {
+                failures.push(format!("{name}:{line}: expected {code}, not reported"));
+            }
+            for (line, code) in actual.difference(&expected) {
+                let message = diagnostics
+                    .iter()
+                    .find(|d| d.rule.code() == code && index.line_col(&source, d.span.start as usize).0 == *line)
+                    .map(|d| d.message.as_str())
+                    .unwrap_or_default();
+                failures.push(format!("{name}:{line}: unexpected {code}: {message}"));
+            }
+            let rendered = output::render_file(OutputFormat::Full, &name, &source, diagnostics, false);
+            let snapshot = path.with_extension("stdout");
+            if bless {
+                if rendered.is_empty() {
+                    std::fs::remove_file(&snapshot).ok();
+                } else {
+                    std::fs::write(&snapshot, &rendered).expect("write snapshot");
+                }
+            } else {
+                let kept = std::fs::read_to_string(&snapshot).unwrap_or_default();
+                if kept != rendered {
+                    failures.push(format!(
+                        "{name}: rendered output differs from {} (bless with CONNLINT_BLESS=1):\n{}",
+                        relative(&snapshot),
+                        first_difference(&kept, &rendered)
+                    ));
+                }
             }
         }
     }
@@ -138,11 +173,6 @@ fn every_snapshot_belongs_to_a_fixture() {
         }
     }
     assert!(orphans.is_empty(), "snapshots without a fixture: {orphans:?}");
-}
-
-/// Fixtures under `fixtures/python/<pkg>/` belong to package `<pkg>` when it has `__init__.py`.
-fn fixture_package(path: &Path) -> Option<String> {
-    connlint::walk::python_package(path)
 }
 
 fn first_difference(kept: &str, rendered: &str) -> String {

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use connlint::python;
 use connlint::python::knowledge::{BUILTIN_FILES, Knowledge};
-use connlint::python::{self, PythonContext};
 
 fn rules_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/python")
@@ -87,9 +87,9 @@ fn every_entry_is_exercised_by_a_fixture() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "py") {
                 let source = std::fs::read_to_string(&path).expect("utf-8 fixture");
-                let package = connlint::walk::python_package(&path);
-                let context = PythonContext { knowledge, package: package.as_deref() };
-                seen.extend(python::recognized_resources(&source, context));
+                let (name, package) = connlint::walk::python_module(&path);
+                let module = connlint::ModuleInfo { name: &name, package: package.as_deref() };
+                seen.extend(python::recognized_resources(&source, module, knowledge));
             }
         }
     }

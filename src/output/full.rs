@@ -21,7 +21,14 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool)
             .with_code(diagnostic.rule.code())
             .with_message(&diagnostic.message)
             .with_labels(labels)
-            .with_notes(diagnostic.help.iter().map(|h| format!("help: {h}")).collect());
+            .with_notes(
+                diagnostic
+                    .related
+                    .iter()
+                    .map(|r| format!("note: {} ({}:{})", r.message, r.path, r.line))
+                    .chain(diagnostic.help.iter().map(|h| format!("help: {h}")))
+                    .collect(),
+            );
         if term::emit_to_write_style(&mut buffer, &config, &file, &report).is_err() {
             // A span the renderer cannot place: fall back to one line rather than lose it.
             let line = format!("error[{}]: {}: {}\n", diagnostic.rule.code(), path, diagnostic.message);

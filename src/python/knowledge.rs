@@ -120,6 +120,25 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A name for such a resource in a suggested rewrite.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Kind::DbConnection | Kind::DbPooledConnection | Kind::NetworkConnection => "conn",
+            Kind::DbCursor => "cur",
+            Kind::DbBlob => "blob",
+            Kind::DbPool | Kind::ConnectionPool | Kind::ProcessPool => "pool",
+            Kind::DbClient | Kind::CacheClient => "client",
+            Kind::OrmSession => "session",
+            Kind::Socket => "sock",
+            Kind::NetworkResponse => "response",
+            Kind::File => "f",
+            Kind::TempDir => "tmpdir",
+            Kind::RawFd => "fd",
+            Kind::Process => "proc",
+            Kind::Executor => "executor",
+        }
+    }
+
     /// How a message names such a resource.
     pub fn noun(self) -> &'static str {
         match self {
@@ -181,6 +200,10 @@ pub struct Resource {
     /// Calls that take ownership of it (`os.fdopen(fd)`).
     #[serde(default)]
     pub handoff: Vec<String>,
+    /// For a method open (`Pool.getconn`): when the receiver's type is unknown, the method is
+    /// still taken as this open if the receiver's name contains this word (and the file
+    /// imports the library), or always with `"any"`.
+    pub unknown_receiver: Option<String>,
     pub since: Option<String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
@@ -301,6 +324,14 @@ impl Knowledge {
     /// The resource a qualified call opens.
     pub fn opener(&self, qualified: &str) -> Option<ResourceId> {
         self.by_open.get(qualified).copied()
+    }
+
+    /// The entries a method of an unknown receiver may be, by method name.
+    pub fn by_unknown_receiver(&self, method: &str) -> impl Iterator<Item = ResourceId> + '_ {
+        let suffix = format!(".{method}");
+        self.resources.iter().enumerate().filter_map(move |(id, r)| {
+            (r.unknown_receiver.is_some() && r.open.iter().any(|o| o.ends_with(&suffix))).then_some(id)
+        })
     }
 
     /// The type of the value a qualified call returns, when known.

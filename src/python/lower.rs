@@ -1,9 +1,11 @@
-//! Lowering: a tree-sitter-python tree becomes one resource-IR [`Function`] per `def`.
+//! Lowering: a tree-sitter-python tree becomes one resource-IR [`Function`] per `def`, plus the
+//! facts the project-wide analysis needs (what each function returns, which fields each class
+//! opens and closes).
 //!
-//! The lowering decides what each piece of syntax means for a resource: which calls open one
-//! (through imports and the knowledge base), which close it, where it is handed off, which
-//! statements can raise. It knows nothing about diagnostics; [`super::rules`] turns the
-//! checker's findings into them.
+//! The lowering decides what each piece of syntax means for a resource: which calls may open
+//! one, which close it, where it is handed off, which statements can raise. Whether a call
+//! really opens something is decided later, once every module is known: each call is written
+//! down as a [`Sym`] (see [`super::symbols`]). The lowering knows nothing about diagnostics.
 //!
 //! Module-level code is not lowered: a script's module-level resources live as long as the
 //! process, which owns them.
@@ -12,9 +14,11 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::knowledge::{Knowledge, ResourceId, Returns};
+use super::knowledge::{Knowledge, Returns};
 use super::names::Imports;
+use super::symbols::{Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
+use crate::ModuleInfo;
 use crate::diagnostic::Span;
 use crate::ir::{Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
 
@@ -68,21 +72,7 @@ pub enum FunctionKind {
     Fixture,
 }
 
-/// One place where a resource is opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Site {
-    /// The open call.
-    pub span: Span,
-    /// The qualified name the call resolved to (`sqlite3.connect`).
-    pub callee: String,
-    pub resource: ResourceId,
-    /// The name the resource was bound to, if any.
-    pub binding: Option<String>,
-    /// Where the open call sits.
-    pub opened_in: OpenedIn,
-}
-
-/// The syntactic place of an open call, for messages and fixes.
+/// The syntactic place of a call that may open a resource, for messages and fixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenedIn {
     /// Anywhere but the two below.
@@ -93,43 +83,125 @@ pub enum OpenedIn {
     EnterContext,
 }
 
+/// A call that may open a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The call.
+    pub span: Span,
+    /// What is called, to be resolved against the project.
+    pub callee: Sym,
+    /// The name the result was bound to, if any.
+    pub binding: Option<String>,
+    pub opened_in: OpenedIn,
+    /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
+    pub receiver: Option<String>,
+    /// One-based line of the call.
+    pub line: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct LoweredFunction {
     pub ir: Function,
     pub kind: FunctionKind,
+    /// `module.function`, `module.Class.method`, `module.outer.inner`.
+    pub qualified: String,
+    /// What its `return` statements give back, where that is a known symbol.
+    pub returns: Vec<Sym>,
+}
+
+/// `self.field = CALL(...)` in a method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldOpen {
+    pub field: String,
+    pub site: SiteId,
+}
+
+/// What a class does with the resources it keeps in its fields.
+#[derive(Debug, Clone, Default)]
+pub struct ClassFacts {
+    pub qualified: String,
+    /// A base class defined outside this module, which may close fields it knows about.
+    pub has_external_base: bool,
+    /// Names of base classes defined in this module.
+    pub local_bases: Vec<String>,
+    pub field_opens: Vec<FieldOpen>,
+    /// Fields some method closes, or hands to `closing`/`ExitStack`/`atexit`.
+    pub closed_fields: HashSet<String>,
+    /// Fields some method gives away (returns, stores elsewhere): someone else may close them.
+    pub exposed_fields: HashSet<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct LoweredModule {
     pub functions: Vec<LoweredFunction>,
     pub sites: Vec<Site>,
+    pub classes: Vec<ClassFacts>,
+    /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
+    pub imported_roots: HashSet<String>,
 }
 
-/// What the whole module tells a function body: imports, and the types of module globals and
-/// of `self.x` fields.
+/// What the whole module tells a function body.
 struct ModuleScope<'a> {
     knowledge: &'a Knowledge,
+    module: String,
     imports: Imports,
-    global_types: HashMap<String, String>,
+    /// Module-level `def`s and classes, by local name.
+    definitions: HashSet<String>,
+    /// Module-level `name = CALL(...)`.
+    globals: HashMap<String, Sym>,
     close_methods: HashSet<&'a str>,
     close_functions: HashSet<&'a str>,
     handoff_functions: HashSet<&'a str>,
     /// Close methods called on a pool with the checkout as argument: `pool.putconn(conn)`.
     pool_close_methods: HashSet<&'a str>,
+    /// Method names that open something from their receiver (`cursor`, `execute`): a kept
+    /// result keeps the receiver reachable.
+    opener_methods: HashSet<&'a str>,
+}
+
+impl ModuleScope<'_> {
+    fn qualify(&self, name: &str) -> String {
+        format!("{}.{name}", self.module)
+    }
+
+    /// The symbol of a module-level name: an import, a definition of this module, or a global.
+    fn global_sym(&self, parts: &[&str]) -> Option<Sym> {
+        let (root, rest) = parts.split_first()?;
+        let base = if let Some(sym) = self.globals.get(*root) {
+            sym.clone()
+        } else if self.definitions.contains(*root) {
+            Sym::name(self.qualify(root))
+        } else {
+            Sym::name(self.imports.get(root)?)
+        };
+        Some(rest.iter().fold(base, |sym, part| sym.attr(part)))
+    }
+}
+
+/// The class a method belongs to, as its methods see it.
+#[derive(Debug, Clone)]
+struct ClassScope {
+    index: usize,
+    qualified: String,
+    /// `self.field = CALL(...)` anywhere in the class.
+    fields: HashMap<String, Sym>,
 }
 
 /// Lowers every function of a parsed module.
-pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, package: Option<&str>) -> LoweredModule {
+pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, module: ModuleInfo) -> LoweredModule {
     let mut imports = Imports::default();
-    collect_imports(root, src, package, knowledge, &mut imports, 0);
+    collect_imports(root, src, module.package, knowledge, &mut imports, 0);
     let mut scope = ModuleScope {
         knowledge,
+        module: module.name.to_string(),
         imports,
-        global_types: HashMap::new(),
+        definitions: HashSet::new(),
+        globals: HashMap::new(),
         close_methods: HashSet::new(),
         close_functions: HashSet::new(),
         handoff_functions: HashSet::new(),
         pool_close_methods: HashSet::new(),
+        opener_methods: HashSet::new(),
     };
     for resource in &knowledge.resources {
         for close in &resource.close {
@@ -143,25 +215,62 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, pac
         if resource.is_pool_checkout() {
             scope.pool_close_methods.extend(resource.close.iter().map(String::as_str));
         }
+        for open in &resource.open {
+            if let Some((_, method)) = open.rsplit_once('.') {
+                scope.opener_methods.insert(method);
+            }
+        }
     }
     scope.close_methods.extend(["__exit__", "__aexit__", "aclose"]);
-    scope.global_types = module_global_types(root, src, &scope);
+    collect_module_names(root, src, &mut scope);
 
-    let mut module = LoweredModule::default();
-    let mut pending: Vec<(Node<'t>, Option<HashMap<String, String>>)> = Vec::new();
-    queue_definitions(root, src, &scope, None, &mut pending, 0);
-    while let Some((def, fields)) = pending.pop() {
-        let mut lowerer = FnLowerer::new(src, &scope, &mut module.sites, fields.as_ref());
-        if let Some(function) = lowerer.function(def) {
-            module.functions.push(function);
-        }
+    let mut module_out = LoweredModule { imported_roots: imported_roots(root, src, 0), ..LoweredModule::default() };
+    let mut pending: Vec<Pending<'t>> = Vec::new();
+    queue_definitions(root, src, &scope, &None, &scope.module.clone(), &mut module_out.classes, &mut pending, 0);
+    while let Some(job) = pending.pop() {
+        let class = job.class.clone();
+        let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, class.as_ref(), job.locals);
+        let lowered = lowerer.function(job.node, &job.prefix);
+        let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
-        for inner in nested {
-            queue_definitions_in(inner, src, &scope, fields.clone(), &mut pending);
+        let nested_locals = lowerer.local_definitions.clone();
+        drop(lowerer);
+        if let Some(class) = &class {
+            let target = &mut module_out.classes[class.index];
+            target.closed_fields.extend(facts.closed_fields);
+            target.exposed_fields.extend(facts.exposed_fields);
+            target.field_opens.extend(facts.field_opens);
+        }
+        if let Some(function) = lowered {
+            let prefix = function.qualified.clone();
+            module_out.functions.push(function);
+            for inner in nested {
+                // A nested def sees its enclosing function's nested defs by name.
+                queue_definition(
+                    inner,
+                    src,
+                    &scope,
+                    &class,
+                    &prefix,
+                    &mut module_out.classes,
+                    &mut pending,
+                    nested_locals.clone(),
+                );
+            }
         }
     }
-    module.functions.sort_by_key(|f| f.ir.span.start);
-    module
+    module_out.functions.sort_by_key(|f| f.ir.span.start);
+    module_out
+}
+
+/// A `def` waiting to be lowered.
+struct Pending<'t> {
+    node: Node<'t>,
+    class: Option<ClassScope>,
+    /// The qualified name of what encloses it (`module`, `module.Class`, `module.outer`).
+    prefix: String,
+    /// Names of sibling nested defs visible to it, with their qualified names.
+    locals: HashMap<String, String>,
 }
 
 /// Imports anywhere in the module (module level, and inside functions and classes, which
@@ -198,46 +307,130 @@ fn collect_imports(
     }
 }
 
-/// Module-level `name = CALL(...)` whose call has a known type (a module-wide pool).
-fn module_global_types(root: Node, src: &str, scope: &ModuleScope) -> HashMap<String, String> {
-    let mut types = HashMap::new();
-    for stmt in named_children(root) {
-        if stmt.kind() != "expression_statement" {
+fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
+    let mut roots = HashSet::new();
+    if depth > MAX_DEPTH {
+        return roots;
+    }
+    for child in named_children(node) {
+        match child.kind() {
+            "import_statement" | "import_from_statement" => {
+                let text = text(child, src);
+                let module = text
+                    .trim_start_matches("from")
+                    .trim_start_matches("import")
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .find(|w| !w.is_empty())
+                    .unwrap_or_default();
+                if let Some(root) = module.split('.').next().filter(|r| !r.is_empty()) {
+                    roots.insert(root.to_string());
+                }
+                if child.kind() == "import_statement" {
+                    for name in text.trim_start_matches("import").split(',') {
+                        if let Some(root) = name.split_whitespace().next().and_then(|n| n.split('.').next()) {
+                            roots.insert(root.to_string());
+                        }
+                    }
+                }
+            }
+            "function_definition"
+            | "class_definition"
+            | "decorated_definition"
+            | "block"
+            | "if_statement"
+            | "try_statement"
+            | "with_statement"
+            | "else_clause"
+            | "except_clause"
+            | "finally_clause" => roots.extend(imported_roots(child, src, depth + 1)),
+            _ => {}
+        }
+    }
+    roots
+}
+
+/// Module-level definitions, and module-level `name = CALL(...)` (a module-wide pool).
+fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
+    let mut globals = Vec::new();
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
             continue;
         }
-        for assignment in named_children(stmt).into_iter().filter(|n| n.kind() == "assignment") {
-            let (Some(left), Some(right)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-            else {
-                continue;
-            };
-            if left.kind() != "identifier" {
-                continue;
-            }
-            let right = peel(right);
-            if right.kind() != "call" {
-                continue;
-            }
-            let Some(function) = right.child_by_field_name("function") else { continue };
-            let Some(parts) = attribute_chain(function, src) else { continue };
-            if let Some(qualified) = scope.imports.resolve(&parts)
-                && let Some(type_name) = scope.knowledge.type_of_call(&qualified)
-            {
-                types.insert(text(left, src).to_string(), type_name.to_string());
+        for stmt in named_children(node) {
+            match stmt.kind() {
+                "function_definition" | "class_definition" => {
+                    if let Some(name) = stmt.child_by_field_name("name") {
+                        scope.definitions.insert(text(name, src).to_string());
+                    }
+                }
+                "decorated_definition" => {
+                    if let Some(name) =
+                        stmt.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name"))
+                    {
+                        scope.definitions.insert(text(name, src).to_string());
+                    }
+                }
+                "expression_statement" => {
+                    for assignment in named_children(stmt).into_iter().filter(|n| n.kind() == "assignment") {
+                        if let (Some(left), Some(right)) =
+                            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+                            && left.kind() == "identifier"
+                            && peel(right).kind() == "call"
+                        {
+                            globals.push((text(left, src).to_string(), peel(right)));
+                        }
+                    }
+                }
+                "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
+                | "finally_clause" => stack.push((stmt, depth + 1)),
+                _ => {}
             }
         }
     }
-    types
+    for (name, call) in globals {
+        let sym = call.child_by_field_name("function").and_then(|f| callee_sym(f, src, scope, None));
+        if let Some(sym) = sym {
+            scope.globals.insert(name, sym.call());
+        }
+    }
 }
 
-/// Finds the `def`s directly under `node` (module, class bodies), with the field types of the
-/// class they belong to.
+/// The symbol of a callee as seen at module level or from a class (no locals).
+fn callee_sym(function: Node, src: &str, scope: &ModuleScope, class: Option<&ClassScope>) -> Option<Sym> {
+    let function = peel(function);
+    if function.kind() == "attribute"
+        && let Some(object) = function.child_by_field_name("object").map(peel)
+        && object.kind() == "call"
+    {
+        let attribute = text(function.child_by_field_name("attribute")?, src);
+        let inner = callee_sym(object.child_by_field_name("function")?, src, scope, class)?;
+        return Some(inner.call().attr(attribute));
+    }
+    let parts = attribute_chain(function, src)?;
+    if let (Some(class), [receiver, rest @ ..]) = (class, parts.as_slice())
+        && matches!(*receiver, "self" | "cls")
+        && let Some((first, more)) = rest.split_first()
+    {
+        let base = match class.fields.get(*first) {
+            Some(field) => field.clone(),
+            None => Sym::name(format!("{}.{first}", class.qualified)),
+        };
+        return Some(more.iter().fold(base, |sym, part| sym.attr(part)));
+    }
+    scope.global_sym(&parts)
+}
+
+/// Finds the `def`s and classes directly under `node` (the module, a class body).
+#[allow(clippy::too_many_arguments)]
 fn queue_definitions<'t>(
     node: Node<'t>,
     src: &str,
     scope: &ModuleScope,
-    fields: Option<HashMap<String, String>>,
-    out: &mut Vec<(Node<'t>, Option<HashMap<String, String>>)>,
+    class: &Option<ClassScope>,
+    prefix: &str,
+    classes: &mut Vec<ClassFacts>,
+    out: &mut Vec<Pending<'t>>,
     depth: usize,
 ) {
     if depth > MAX_DEPTH {
@@ -246,41 +439,65 @@ fn queue_definitions<'t>(
     for child in named_children(node) {
         match child.kind() {
             "function_definition" | "decorated_definition" | "class_definition" => {
-                queue_definitions_in(child, src, scope, fields.clone(), out)
+                queue_definition(child, src, scope, class, prefix, classes, out, HashMap::new())
             }
             // Definitions under module-level `if`/`try` blocks are still module functions.
             "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
             | "finally_clause" | "with_statement" => {
-                queue_definitions(child, src, scope, fields.clone(), out, depth + 1)
+                queue_definitions(child, src, scope, class, prefix, classes, out, depth + 1)
             }
             _ => {}
         }
     }
 }
 
-fn queue_definitions_in<'t>(
+#[allow(clippy::too_many_arguments)]
+fn queue_definition<'t>(
     def: Node<'t>,
     src: &str,
     scope: &ModuleScope,
-    fields: Option<HashMap<String, String>>,
-    out: &mut Vec<(Node<'t>, Option<HashMap<String, String>>)>,
+    class: &Option<ClassScope>,
+    prefix: &str,
+    classes: &mut Vec<ClassFacts>,
+    out: &mut Vec<Pending<'t>>,
+    locals: HashMap<String, String>,
 ) {
     let inner = if def.kind() == "decorated_definition" { def.child_by_field_name("definition") } else { Some(def) };
     let Some(inner) = inner else { return };
     match inner.kind() {
-        "function_definition" => out.push((def, fields)),
+        "function_definition" => {
+            out.push(Pending { node: def, class: class.clone(), prefix: prefix.to_string(), locals })
+        }
         "class_definition" => {
-            if let Some(body) = inner.child_by_field_name("body") {
-                let fields = class_field_types(body, src, scope);
-                queue_definitions(body, src, scope, Some(fields), out, 0);
+            let Some(name) = inner.child_by_field_name("name") else { return };
+            let Some(body) = inner.child_by_field_name("body") else { return };
+            let qualified = format!("{prefix}.{}", text(name, src));
+            let mut facts = ClassFacts { qualified: qualified.clone(), ..ClassFacts::default() };
+            if let Some(bases) = inner.child_by_field_name("superclasses") {
+                for base in named_children(bases) {
+                    if base.kind() == "keyword_argument" {
+                        continue;
+                    }
+                    let base_text = text(base, src);
+                    if scope.definitions.contains(base_text) {
+                        facts.local_bases.push(format!("{}.{base_text}", scope.module));
+                    } else if !matches!(base_text, "object" | "Exception" | "BaseException") {
+                        facts.has_external_base = true;
+                    }
+                }
             }
+            let index = classes.len();
+            classes.push(facts);
+            let mut class_scope = ClassScope { index, qualified: qualified.clone(), fields: HashMap::new() };
+            class_scope.fields = class_field_syms(body, src, scope, &class_scope);
+            queue_definitions(body, src, scope, &Some(class_scope), &qualified, classes, out, 0);
         }
         _ => {}
     }
 }
 
-/// `self.x = CALL(...)` in any method of a class, where the call's type is known.
-fn class_field_types(body: Node, src: &str, scope: &ModuleScope) -> HashMap<String, String> {
+/// `self.x = CALL(...)` in any method of a class.
+fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassScope) -> HashMap<String, Sym> {
     let mut fields = HashMap::new();
     let mut stack = vec![(body, 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -296,11 +513,9 @@ fn class_field_types(body: Node, src: &str, scope: &ModuleScope) -> HashMap<Stri
             let right = peel(right);
             if right.kind() == "call"
                 && let Some(function) = right.child_by_field_name("function")
-                && let Some(chain) = attribute_chain(function, src)
-                && let Some(qualified) = scope.imports.resolve(&chain)
-                && let Some(type_name) = scope.knowledge.type_of_call(&qualified)
+                && let Some(sym) = callee_sym(function, src, scope, Some(class))
             {
-                fields.insert(parts[1].to_string(), type_name.to_string());
+                fields.insert(parts[1].to_string(), sym.call());
             }
         }
         if node.kind() == "class_definition" && depth > 0 {
@@ -334,19 +549,45 @@ enum Role {
     Other,
 }
 
+impl Role {
+    /// The result outlives the statement.
+    fn keeps(self) -> bool {
+        matches!(self, Role::Return | Role::Store | Role::Yield)
+    }
+}
+
+/// What lowering one function learned about its class's fields.
+#[derive(Debug, Default)]
+struct FieldFacts {
+    field_opens: Vec<FieldOpen>,
+    closed_fields: HashSet<String>,
+    exposed_fields: HashSet<String>,
+}
+
 struct FnLowerer<'a, 's> {
     src: &'s str,
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
-    fields: Option<&'a HashMap<String, String>>,
+    class: Option<&'a ClassScope>,
     imports: Imports,
     vars: HashMap<String, Var>,
-    local_types: HashMap<Var, String>,
+    var_names: Vec<String>,
+    /// What each local holds, as far as it is known.
+    local_syms: HashMap<Var, Sym>,
+    /// Nested `def`s visible by name, with their qualified names.
+    local_definitions: HashMap<String, String>,
+    /// Locals that hold a field of `self` (`conn = self.conn`).
+    field_aliases: HashMap<Var, String>,
     /// Names declared `global` or `nonlocal`: binding one stores the value outside.
     outer_names: HashSet<String>,
-    /// Names bound by an open in this function; setting their attributes cannot raise.
+    /// Names bound by a call in this function; setting their attributes is not counted as able
+    /// to raise.
     resource_names: HashSet<Var>,
     kind: FunctionKind,
+    returns: Vec<Sym>,
+    class_facts: FieldFacts,
+    /// The site of the last call lowered, to connect `self.x = CALL` to its field.
+    last_site: Option<SiteId>,
     /// Nested `def`s and classes, lowered as functions of their own.
     nested: Vec<Node<'s>>,
     depth: usize,
@@ -358,26 +599,33 @@ impl<'a, 's> FnLowerer<'a, 's> {
         src: &'s str,
         scope: &'a ModuleScope<'a>,
         sites: &'a mut Vec<Site>,
-        fields: Option<&'a HashMap<String, String>>,
+        class: Option<&'a ClassScope>,
+        local_definitions: HashMap<String, String>,
     ) -> Self {
         FnLowerer {
             src,
             scope,
             sites,
-            fields,
+            class,
             imports: scope.imports.clone(),
             vars: HashMap::new(),
-            local_types: HashMap::new(),
+            var_names: Vec::new(),
+            local_syms: HashMap::new(),
+            local_definitions,
+            field_aliases: HashMap::new(),
             outer_names: HashSet::new(),
             resource_names: HashSet::new(),
             kind: FunctionKind::Plain,
+            returns: Vec::new(),
+            class_facts: FieldFacts::default(),
+            last_site: None,
             nested: Vec::new(),
             depth: 0,
             too_deep: false,
         }
     }
 
-    fn function(&mut self, def: Node<'s>) -> Option<LoweredFunction> {
+    fn function(&mut self, def: Node<'s>, prefix: &str) -> Option<LoweredFunction> {
         let (decorators, inner) = if def.kind() == "decorated_definition" {
             let decorators: Vec<Node> = named_children(def).into_iter().filter(|n| n.kind() == "decorator").collect();
             (decorators, def.child_by_field_name("definition")?)
@@ -385,12 +633,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
             (Vec::new(), def)
         };
         let name = text(inner.child_by_field_name("name")?, self.src).to_string();
+        let qualified = format!("{prefix}.{name}");
         let body = inner.child_by_field_name("body")?;
         if inner.has_error() {
             // The parse-error diagnostic covers it; a half-parsed body would mislead the checker.
             return None;
         }
         self.kind = self.function_kind(&decorators, body);
+        for nested in nested_definition_names(body, self.src) {
+            self.local_definitions.insert(nested.clone(), format!("{qualified}.{nested}"));
+        }
         if let Some(params) = inner.child_by_field_name("parameters") {
             self.parameters(params);
         }
@@ -403,6 +655,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
         Some(LoweredFunction {
             ir: Function { name, span: Span::new(inner.start_byte(), header_end), body: ir_body, var_count },
             kind: self.kind,
+            qualified,
+            returns: std::mem::take(&mut self.returns),
         })
     }
 
@@ -421,9 +675,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if contains_yield(body, 0) { FunctionKind::Generator } else { FunctionKind::Plain }
     }
 
-    /// Parameter annotations give types: `pool: asyncpg.Pool`.
+    /// Parameter annotations tell what a parameter holds: `pool: asyncpg.Pool`.
     fn parameters(&mut self, params: Node) {
         for param in named_children(params) {
+            // Every parameter is a local, whatever it holds.
+            let name = match param.kind() {
+                "identifier" => Some(param),
+                "default_parameter" | "typed_default_parameter" => param.child_by_field_name("name"),
+                "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                    named_children(param).into_iter().find(|n| n.kind() == "identifier")
+                }
+                _ => None,
+            };
+            if let Some(name) = name {
+                self.var(text(name, self.src));
+            }
             if !matches!(param.kind(), "typed_parameter" | "typed_default_parameter") {
                 continue;
             }
@@ -432,16 +698,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if name_node.kind() != "identifier" {
                 continue;
             }
-            if let Some(type_name) = self.annotation_type(annotation) {
+            if let Some(class) = self.annotation_class(annotation) {
                 let var = self.var(text(name_node, self.src));
-                self.local_types.insert(var, type_name);
+                // An instance of the class: what calling the class gives.
+                self.local_syms.insert(var, Sym::name(class).call());
             }
         }
     }
 
-    fn annotation_type(&self, annotation: Node) -> Option<String> {
+    fn annotation_class(&self, annotation: Node) -> Option<String> {
         let mut node = named_children(annotation).into_iter().next().unwrap_or(annotation);
-        // `Optional[X]` and `X | None` name the type X.
+        // `Optional[X]` and `X | None` name the class X.
         loop {
             match node.kind() {
                 "generic_type" => {
@@ -457,23 +724,46 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
         }
         let parts = attribute_chain(node, self.src)?;
-        let qualified = self.imports.resolve(&parts)?;
-        let knowledge = self.scope.knowledge;
-        Some(knowledge.type_of_call(&qualified).map_or(qualified.clone(), str::to_string))
+        self.imports.resolve(&parts)
     }
 
     fn var(&mut self, name: &str) -> Var {
-        let next = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
-        *self.vars.entry(name.to_string()).or_insert(next)
+        if let Some(var) = self.vars.get(name) {
+            return *var;
+        }
+        let var = u32::try_from(self.var_names.len()).unwrap_or(u32::MAX);
+        self.vars.insert(name.to_string(), var);
+        self.var_names.push(name.to_string());
+        var
     }
 
     fn temp(&mut self) -> Var {
-        let name = format!("<temp {}>", self.vars.len());
+        let name = format!("<temp {}>", self.var_names.len());
         self.var(&name)
     }
 
     fn known_var(&self, name: &str) -> Option<Var> {
         self.vars.get(name).copied()
+    }
+
+    fn var_name(&self, var: Var) -> Option<&str> {
+        self.var_names.get(var as usize).map(String::as_str).filter(|n| !n.starts_with('<'))
+    }
+
+    /// Resolves what can be resolved from the knowledge base alone (stdlib helpers such as
+    /// `contextlib.closing` and `os.close`), before the project is known.
+    fn resolve_now(&self, sym: &Sym) -> Option<String> {
+        let no_summaries = HashMap::new();
+        Resolver { knowledge: self.scope.knowledge, summaries: &no_summaries }.callee(sym)
+    }
+
+    /// `self.field` (or `cls.field`), when `node` is exactly that.
+    fn self_field(&self, node: Node) -> Option<String> {
+        self.class?;
+        match attribute_chain(node, self.src)?.as_slice() {
+            ["self", field] => Some((*field).to_string()),
+            _ => None,
+        }
     }
 
     // ----- statements -----
@@ -525,6 +815,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             "return_statement" => {
                 if let Some(value) = named_children(node).into_iter().next() {
                     self.may_raise(value, out);
+                    if let Some(sym) = self.value_sym(value) {
+                        self.returns.push(sym);
+                    }
                     self.value(value, Role::Return, out);
                 }
                 out.push(Stmt::Return { span: at });
@@ -613,6 +906,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
             }
             "call" => !self.is_close_call(node),
+            // `yield` raises where the consumer throws in; `yield_` says so itself.
+            "yield" => named_children(node).into_iter().next().is_some_and(|inner| self.can_raise(inner)),
+            // Awaiting a close is a close.
+            "await" => named_children(node).into_iter().next().is_none_or(|inner| self.can_raise(inner)),
             "not_operator" => named_children(node).into_iter().next().is_some_and(|n| n.kind() != "identifier"),
             "comparison_operator" => !is_null_comparison(node, self.src),
             _ => !is_plain_literal(node),
@@ -657,7 +954,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
             "pattern_list" | "tuple_pattern" | "list_pattern" => self.unpacking(left, right, out),
             _ => {
                 // `self.conn = ...`, `cache[key] = ...`: the value is kept outside the function.
+                self.last_site = None;
                 self.value(right, Role::Store, out);
+                if let Some(field) = self.self_field(left)
+                    && let Some(site) = self.last_site
+                    && self.sites[site as usize].span == span(peel(right))
+                {
+                    self.class_facts.field_opens.push(FieldOpen { field, site });
+                }
                 if let Some(object) = left.child_by_field_name("object").or_else(|| left.child_by_field_name("value")) {
                     self.value(object, Role::Other, out);
                 }
@@ -703,13 +1007,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let value = peel(right);
         // `fd, path = tempfile.mkstemp()`: the resource is the first element.
         if value.kind() == "call"
-            && let Some((qualified, resource)) = self.opener_of(value)
+            && let Some(function) = value.child_by_field_name("function")
+            && let Some(callee) = self.resolve_callee(function)
+            && let Some(resource) = self.resolve_now(&callee).and_then(|q| self.scope.knowledge.opener(&q))
             && self.scope.knowledge.resources[resource].returns == Returns::FdPathTuple
             && let Some(first) = targets.first().filter(|t| t.kind() == "identifier")
         {
             let var = self.var(text(*first, self.src));
-            self.call_arguments(value, Role::Bind(var), out);
-            self.open(value, qualified, resource, Role::Bind(var), OpenedIn::Expression, out);
+            self.call_inputs(value, Role::Bind(var), out);
+            self.open(value, callee, Role::Bind(var), OpenedIn::Expression, out);
             for target in &targets[1..] {
                 self.rebind_target(*target, out);
             }
@@ -759,9 +1065,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// `if cond: consequence` followed by `elif`/`else` clauses, as nested two-way `If`s.
     fn conditional(&mut self, condition: Node<'s>, consequence: Option<Node<'s>>, rest: &[Node<'s>], out: &mut Block) {
-        self.may_raise(condition, out);
-        self.value(condition, Role::Other, out);
         let null_test = self.null_test(condition);
+        if null_test.is_none() {
+            // A null test (`if conn:`, `if "conn" in locals():`) cannot raise.
+            self.may_raise(condition, out);
+        }
+        self.value(condition, Role::Other, out);
         let then_block = consequence.map(|c| self.block(c)).unwrap_or_default();
         let mut else_block = Block::new();
         if let Some((first, later)) = rest.split_first() {
@@ -965,12 +1274,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
             (value, None)
         };
         let alias_var = alias.map(|a| self.var(text(a, self.src)));
-        self.may_raise(expr, setup);
         let expr = peel(expr);
+        let wraps_a_name = expr.kind() == "call"
+            && self.closing_argument(expr).is_some_and(|inner| peel(inner).kind() == "identifier");
+        if !wraps_a_name {
+            // `closing(conn)` only wraps a name: it cannot raise.
+            self.may_raise(expr, setup);
+        }
         let item_span = span(item);
         if expr.kind() == "call"
             && let Some(inner) = self.closing_argument(expr)
         {
+            if let Some(field) = self.self_field(peel(inner)) {
+                self.class_facts.closed_fields.insert(field);
+            }
             // `with closing(OPEN(...)) as x:` / `with closing(x):`
             let held = self.held_value(inner, alias_var, OpenedIn::WithItem, setup);
             if held.is_none()
@@ -1000,11 +1317,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
     ) -> Option<Var> {
         let expr = peel(expr);
         if expr.kind() == "call"
-            && let Some((qualified, resource)) = self.opener_of(expr)
+            && let Some(function) = expr.child_by_field_name("function")
+            && let Some(callee) = self.resolve_callee(function)
+            && self.closing_argument(expr).is_none()
         {
             let var = alias.unwrap_or_else(|| self.temp());
-            self.call_arguments(expr, Role::Bind(var), setup);
-            self.open(expr, qualified, resource, Role::Bind(var), opened_in, setup);
+            self.call_inputs(expr, Role::Bind(var), setup);
+            self.open(expr, callee, Role::Bind(var), opened_in, setup);
             return Some(var);
         }
         if expr.kind() == "identifier" {
@@ -1020,7 +1339,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// The argument of `closing(...)`/`aclosing(...)`, if `call` is one.
     fn closing_argument(&self, call: Node<'s>) -> Option<Node<'s>> {
-        let qualified = self.resolve_callee(call.child_by_field_name("function")?)?;
+        let callee = self.resolve_callee(call.child_by_field_name("function")?)?;
+        let qualified = self.resolve_now(&callee)?;
         if !CLOSING_WRAPPERS.contains(&qualified.as_str()) {
             return None;
         }
@@ -1082,6 +1402,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             "call" => self.call(node, role, out),
             "attribute" => {
+                if let Some(field) = self.self_field(node) {
+                    match role {
+                        Role::Return | Role::Store | Role::Yield => {
+                            self.class_facts.exposed_fields.insert(field);
+                        }
+                        Role::Register => {
+                            self.class_facts.closed_fields.insert(field);
+                        }
+                        Role::Bind(var) => {
+                            self.field_aliases.insert(var, field);
+                        }
+                        _ => {}
+                    }
+                    return false;
+                }
                 if let Some(object) = node.child_by_field_name("object") {
                     let attribute = node.child_by_field_name("attribute").map(|a| text(a, self.src));
                     // `atexit.register(conn.close)`, `self.addCleanup(conn.close)`: the close is
@@ -1091,6 +1426,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     if close_ref && object.kind() == "identifier" {
                         let var = self.var(text(object, self.src));
                         out.push(Stmt::HandOff { var, how: HandOffHow::Registered, span: span(node) });
+                    } else if close_ref && let Some(field) = self.self_field(object) {
+                        self.class_facts.closed_fields.insert(field);
                     } else {
                         self.value(object, Role::Receiver, out);
                     }
@@ -1177,8 +1514,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Role::Bind(dst) => {
                 let src = self.var(name);
                 out.push(Stmt::Assign { dst, src: Some(src), span: at });
-                if let Some(t) = self.local_types.get(&src).cloned() {
-                    self.local_types.insert(dst, t);
+                match self.local_syms.get(&src).cloned().or_else(|| self.scope.global_sym(&[name])) {
+                    Some(sym) => self.local_syms.insert(dst, sym),
+                    None => self.local_syms.remove(&dst),
+                };
+                if let Some(field) = self.field_aliases.get(&src).cloned() {
+                    self.field_aliases.insert(dst, field);
                 }
                 true
             }
@@ -1240,24 +1581,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn call(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
         let Some(function) = node.child_by_field_name("function") else { return false };
-        let qualified = self.resolve_callee(function);
-        if let Some((qualified, resource)) = self.opener_of(node) {
-            self.call_arguments(node, role, out);
-            return self.open(node, qualified, resource, role, OpenedIn::Expression, out);
-        }
+        let callee = self.resolve_callee(function);
+        let qualified = callee.as_ref().and_then(|c| self.resolve_now(c));
         let arguments: Vec<Node> = node.child_by_field_name("arguments").map(named_children).unwrap_or_default();
         let method = (function.kind() == "attribute")
             .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
             .flatten();
         let receiver = (function.kind() == "attribute").then(|| function.child_by_field_name("object")).flatten();
 
-        // What the call does with its receiver.
         if let (Some(method), Some(receiver)) = (method, receiver) {
             let pooled = arguments.first().filter(|a| a.kind() == "identifier");
             if let Some(first) = pooled.filter(|_| self.scope.pool_close_methods.contains(method)) {
                 // `pool.putconn(conn)`, `pool.release(conn)`: closed through its pool.
                 let var = self.var(text(*first, self.src));
-                out.push(Stmt::Close { var, span: span(node) });
+                self.close(var, span(node), out);
                 self.value(receiver, Role::Receiver, out);
                 for argument in arguments.iter().skip(1) {
                     self.value(*argument, Role::Argument, out);
@@ -1267,7 +1604,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if self.scope.close_methods.contains(method) {
                 if receiver.kind() == "identifier" {
                     let var = self.var(text(receiver, self.src));
-                    out.push(Stmt::Close { var, span: span(node) });
+                    self.close(var, span(node), out);
+                } else if let Some(field) = self.self_field(receiver) {
+                    self.class_facts.closed_fields.insert(field);
                 } else {
                     // `OPEN(...).close()`: opened and closed at once; nothing to report.
                     self.value(receiver, Role::Register, out);
@@ -1281,26 +1620,60 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.value(receiver, Role::Receiver, out);
                 return self.enter_context(node, &arguments, role, out);
             }
-            self.value(receiver, Role::Receiver, out);
-        } else {
-            self.value(function, Role::Other, out);
         }
+        self.call_inputs(node, role, out);
+        if qualified.as_deref().is_some_and(|q| self.scope.close_functions.contains(q))
+            && let Some(first) = arguments.first().filter(|a| a.kind() == "identifier")
+        {
+            // `os.close(fd)`, `shutil.rmtree(path)`
+            let var = self.var(text(*first, self.src));
+            self.close(var, span(node), out);
+        }
+        match callee {
+            Some(callee) => self.open(node, callee, role, OpenedIn::Expression, out),
+            None => false,
+        }
+    }
 
-        // What the call does with its arguments.
-        let qualified_str = qualified.as_deref().unwrap_or_default();
-        let last_segment =
-            qualified_str.rsplit('.').next().filter(|s| !s.is_empty()).or(method).unwrap_or_else(|| {
-                attribute_chain(function, self.src).and_then(|p| p.last().copied()).unwrap_or_default()
-            });
-        let argument_role = if self.scope.close_functions.contains(qualified_str) {
-            if let Some(first) = arguments.first().filter(|a| a.kind() == "identifier") {
-                let var = self.var(text(*first, self.src));
-                out.push(Stmt::Close { var, span: span(node) });
+    /// Emits a close of `var`, and of the field it was read from.
+    fn close(&mut self, var: Var, at: Span, out: &mut Block) {
+        if let Some(field) = self.field_aliases.get(&var).cloned() {
+            self.class_facts.closed_fields.insert(field);
+        }
+        out.push(Stmt::Close { var, span: at });
+    }
+
+    /// Lowers what a call reads: its receiver and its arguments, in the roles the callee gives
+    /// them. A kept result of an opener method keeps its receiver reachable (a returned cursor
+    /// keeps its connection); constructors and containers keep their arguments.
+    fn call_inputs(&mut self, call: Node<'s>, result_role: Role, out: &mut Block) {
+        let Some(function) = call.child_by_field_name("function") else { return };
+        let method = (function.kind() == "attribute")
+            .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
+            .flatten();
+        match function.child_by_field_name("object").filter(|_| function.kind() == "attribute") {
+            Some(receiver) => {
+                // A field stays its object's: returning `self.conn.cursor()` does not give it away.
+                let keeps_receiver = result_role.keeps()
+                    && method.is_some_and(|m| self.scope.opener_methods.contains(m))
+                    && self.self_field(receiver).is_none();
+                self.value(receiver, if keeps_receiver { Role::Store } else { Role::Receiver }, out);
             }
-            Role::Argument
-        } else if REGISTERING_FUNCTIONS.contains(&qualified_str) {
+            None => {
+                self.value(function, Role::Other, out);
+            }
+        }
+        let qualified = self.resolve_callee(function).and_then(|c| self.resolve_now(&c)).unwrap_or_default();
+        let last_segment = qualified
+            .rsplit('.')
+            .next()
+            .filter(|s| !s.is_empty())
+            .or(method)
+            .or_else(|| attribute_chain(function, self.src).and_then(|p| p.last().copied()))
+            .unwrap_or_default();
+        let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified.as_str()) {
             Role::Register
-        } else if self.scope.handoff_functions.contains(qualified_str)
+        } else if self.scope.handoff_functions.contains(qualified.as_str())
             || method.is_some_and(|m| STORING_METHODS.contains(&m))
             || last_segment.starts_with(|c: char| c.is_ascii_uppercase())
         {
@@ -1309,23 +1682,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
         } else {
             Role::Argument
         };
-        for argument in arguments {
-            self.value(argument, argument_role, out);
-        }
-        if let Role::Bind(var) = role {
-            // The value of `f(...)` is of the type the knowledge gives, or else "whatever `f`
-            // returns", so that `Session = sessionmaker(...)` makes `Session()` resolvable.
-            match qualified {
-                Some(q) => {
-                    let type_name = self.scope.knowledge.type_of_call(&q).map_or(q.clone(), str::to_string);
-                    self.local_types.insert(var, type_name);
-                }
-                None => {
-                    self.local_types.remove(&var);
-                }
+        if let Some(arguments) = call.child_by_field_name("arguments") {
+            for argument in named_children(arguments) {
+                self.value(argument, argument_role, out);
             }
         }
-        false
     }
 
     /// `stack.enter_context(X)`: the stack's exit runs X's own `__exit__`, like a `with`.
@@ -1339,6 +1700,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Some(inner) => (peel(inner), WithExit::Closes),
             None => (argument, WithExit::OwnContextManager),
         };
+        if let Some(field) = self.self_field(inner) {
+            self.class_facts.closed_fields.insert(field);
+            return false;
+        }
         let Some(held) = self.held_value(inner, target, OpenedIn::EnterContext, out) else {
             return false;
         };
@@ -1350,51 +1715,26 @@ impl<'a, 's> FnLowerer<'a, 's> {
         target.is_some()
     }
 
-    /// Lowers the receiver and arguments of an open call: the arguments are borrowed; the
-    /// receiver is used, or handed off with the result when the result is kept (a returned
-    /// cursor keeps its connection reachable).
-    fn call_arguments(&mut self, call: Node<'s>, result_role: Role, out: &mut Block) {
-        if let Some(function) = call.child_by_field_name("function")
-            && function.kind() == "attribute"
-            && let Some(receiver) = function.child_by_field_name("object")
-        {
-            let receiver_role = match result_role {
-                Role::Return | Role::Store | Role::Yield => Role::Store,
-                _ => Role::Receiver,
-            };
-            self.value(receiver, receiver_role, out);
-        }
-        if let Some(arguments) = call.child_by_field_name("arguments") {
-            for argument in named_children(arguments) {
-                self.value(argument, Role::Argument, out);
-            }
-        }
-    }
-
-    /// Emits the open of a resource used in `role`.
-    fn open(
-        &mut self,
-        call: Node<'s>,
-        qualified: String,
-        resource: ResourceId,
-        role: Role,
-        opened_in: OpenedIn,
-        out: &mut Block,
-    ) -> bool {
+    /// Emits a call that may open a resource, used in `role`.
+    fn open(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn, out: &mut Block) -> bool {
         let at = span(call);
         let binding = match role {
-            Role::Bind(var) => self.vars.iter().find(|(_, v)| **v == var).map(|(name, _)| name.clone()),
+            Role::Bind(var) => self.var_name(var).map(str::to_string),
             _ => None,
-        }
-        .filter(|name| !name.starts_with('<'));
-        let site = self.new_site(Site { span: at, callee: qualified.clone(), resource, binding, opened_in });
-        if let Some(type_name) = self.scope.knowledge.type_of_call(&qualified) {
-            if let Role::Bind(var) = role {
-                self.local_types.insert(var, type_name.to_string());
-            }
-        }
+        };
+        let receiver = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute")
+            .and_then(|f| f.child_by_field_name("object"))
+            .map(|r| text(r, self.src).to_string());
+        let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX);
+        let line = call.start_position().row + 1;
+        self.sites.push(Site { span: at, callee: callee.clone(), binding, opened_in, receiver, line });
+        self.last_site = Some(site);
         match role {
             Role::Bind(var) => {
+                self.local_syms.insert(var, callee.call());
+                self.field_aliases.remove(&var);
                 self.resource_names.insert(var);
                 out.push(Stmt::Open { site, target: Some(var), span: at });
                 true
@@ -1416,27 +1756,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
         }
     }
 
-    fn new_site(&mut self, site: Site) -> SiteId {
-        let id = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX);
-        self.sites.push(site);
-        id
-    }
-
-    /// The resource a call opens, with the qualified name it resolved to.
-    fn opener_of(&self, call: Node) -> Option<(String, ResourceId)> {
-        let function = call.child_by_field_name("function")?;
-        let knowledge = self.scope.knowledge;
-        if let Some(qualified) = self.resolve_callee(function)
-            && let Some(resource) = knowledge.opener(&qualified)
-        {
-            return Some((qualified, resource));
-        }
-        None
-    }
-
-    /// The qualified name of a callee: through imports, the types of locals, globals and
-    /// `self` fields, and the types of calls it is chained on (`sqlite3.connect(p).cursor`).
-    fn resolve_callee(&self, function: Node) -> Option<String> {
+    /// What a callee is: a local's value, a field or method of `self`, a nested def, or a
+    /// module-level name (import, definition, global), with the attributes after it.
+    fn resolve_callee(&self, function: Node) -> Option<Sym> {
         let function = peel(function);
         if function.kind() == "attribute"
             && let Some(object) = function.child_by_field_name("object").map(peel)
@@ -1444,40 +1766,62 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             let attribute = text(function.child_by_field_name("attribute")?, self.src);
             let inner = self.resolve_callee(object.child_by_field_name("function")?)?;
-            let type_name = self.scope.knowledge.type_of_call(&inner)?;
-            return Some(format!("{type_name}.{attribute}"));
+            return Some(inner.call().attr(attribute));
         }
         let parts = attribute_chain(function, self.src)?;
         let (root, rest) = parts.split_first()?;
-        // Calling a typed value itself: `factory()` is `sessionmaker.__call__`.
-        let rest: &[&str] = if rest.is_empty() { &["__call__"] } else { rest };
-        if let Some(var) = self.known_var(root)
-            && let Some(type_name) = self.local_types.get(&var)
+        let attach = |base: Sym| rest.iter().fold(base, |sym, part| sym.attr(part));
+        if matches!(*root, "self" | "cls")
+            && let Some(class) = self.class
         {
-            return Some(join_parts(type_name, rest));
+            return callee_sym(function, self.src, self.scope, Some(class));
         }
-        if *root == "self"
-            && let (Some(fields), Some((field, rest))) = (self.fields, rest.split_first())
-            && let Some(type_name) = fields.get(*field)
+        if let Some(var) = self.known_var(root) {
+            // A local shadows every outer name. A method of an unknown value is still written
+            // down: the knowledge may recognise it by its name (`pool.getconn()`).
+            return match self.local_syms.get(&var) {
+                Some(sym) => Some(attach(sym.clone())),
+                None if !rest.is_empty() => Some(attach(Sym::Unknown)),
+                None => None,
+            };
+        }
+        if let Some(qualified) = self.local_definitions.get(*root) {
+            return Some(attach(Sym::name(qualified.clone())));
+        }
+        if let Some(qualified) = self.imports.get(root)
+            && self.scope.imports.get(root) != Some(qualified)
         {
-            return Some(join_parts(type_name, rest));
+            // Imported inside this function.
+            return Some(attach(Sym::name(qualified)));
         }
-        if self.known_var(root).is_none()
-            && let Some(type_name) = self.scope.global_types.get(*root)
-        {
-            return Some(join_parts(type_name, rest));
+        match self.scope.global_sym(&parts) {
+            Some(sym) => Some(sym),
+            // A method of something unknown (a global set elsewhere, a builtin).
+            None if !rest.is_empty() => Some(attach(Sym::Unknown)),
+            None => None,
         }
-        self.imports.resolve(&parts)
     }
-}
 
-fn join_parts(base: &str, rest: &[&str]) -> String {
-    let mut out = base.to_string();
-    for part in rest {
-        out.push('.');
-        out.push_str(part);
+    /// The symbol of a returned expression, for the function's summary.
+    fn value_sym(&self, value: Node) -> Option<Sym> {
+        let value = peel(value);
+        match value.kind() {
+            "call" => Some(self.resolve_callee(value.child_by_field_name("function")?)?.call()),
+            "identifier" | "attribute" => {
+                let parts = attribute_chain(value, self.src)?;
+                let (root, rest) = parts.split_first()?;
+                let base = match self.known_var(root) {
+                    Some(var) => self.local_syms.get(&var).cloned()?,
+                    None => match self.imports.get(root) {
+                        Some(qualified) => Sym::name(qualified),
+                        None => self.scope.global_sym(&[root])?,
+                    },
+                };
+                Some(rest.iter().fold(base, |sym, part| sym.attr(part)))
+            }
+            _ => None,
+        }
     }
-    out
 }
 
 /// `x is None`, `x is not None`, `x == None`, `x != None`.
@@ -1485,7 +1829,9 @@ fn is_null_comparison(node: Node, src: &str) -> bool {
     let parts = named_children(node);
     parts.len() == 2 && parts[0].kind() == "identifier" && parts[1].kind() == "none" && {
         let mut cursor = node.walk();
-        node.children(&mut cursor).filter(|c| !c.is_named()).all(|c| matches!(text(c, src), "is" | "not" | "==" | "!="))
+        node.children(&mut cursor)
+            .filter(|c| !c.is_named())
+            .all(|c| matches!(text(c, src), "is" | "not" | "is not" | "==" | "!="))
     }
 }
 
@@ -1499,4 +1845,34 @@ fn contains_yield(node: Node, depth: usize) -> bool {
         "function_definition" | "class_definition" | "decorated_definition" | "lambda" => false,
         _ => contains_yield(child, depth + 1),
     })
+}
+
+/// The names of the `def`s nested in a function body (not inside their own bodies).
+fn nested_definition_names(body: Node, src: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![(body, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            continue;
+        }
+        for child in named_children(node) {
+            match child.kind() {
+                "function_definition" => {
+                    if let Some(name) = child.child_by_field_name("name") {
+                        names.push(text(name, src).to_string());
+                    }
+                }
+                "decorated_definition" => {
+                    if let Some(name) =
+                        child.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name"))
+                    {
+                        names.push(text(name, src).to_string());
+                    }
+                }
+                "class_definition" | "lambda" => {}
+                _ => stack.push((child, depth + 1)),
+            }
+        }
+    }
+    names
 }

@@ -1,26 +1,28 @@
-//! The Python frontend: parse with tree-sitter-python, lower to the resource IR, check, and
-//! turn the checker's findings into diagnostics.
+//! The Python frontend: parse with tree-sitter-python, lower to the resource IR, resolve calls
+//! across the project, check, and turn the checker's findings into diagnostics.
 
 pub mod knowledge;
 pub mod lower;
 pub mod names;
+pub mod project;
 pub mod rules;
+pub mod symbols;
 pub mod syntax;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
-use crate::checker::{self, ContextExit, SiteBehaviour};
-use crate::diagnostic::{Diagnostic, Span};
-use crate::rule::Rule;
-use knowledge::{ContextManager, Knowledge};
-use lower::LoweredModule;
+use crate::ModuleInfo;
+use crate::diagnostic::Diagnostic;
+use knowledge::Knowledge;
+use project::Project;
 
 thread_local! {
     static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
 }
 
 /// Parses Python source; `None` only if tree-sitter gives up (it recovers from syntax errors).
-fn parse(source: &str) -> Option<tree_sitter::Tree> {
+pub(crate) fn parse(source: &str) -> Option<tree_sitter::Tree> {
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -32,80 +34,39 @@ fn parse(source: &str) -> Option<tree_sitter::Tree> {
     })
 }
 
-/// What the Python analysis needs besides the source.
-#[derive(Debug, Clone, Copy)]
-pub struct PythonContext<'a> {
-    pub knowledge: &'a Knowledge,
-    /// The dotted package of the module (`app.db` for `app/db/x.py`), for relative imports.
-    pub package: Option<&'a str>,
-}
-
-/// Analyses one module. Never fails: a syntax error becomes a `CL000` diagnostic and the
-/// functions that parsed are still checked.
-pub fn analyze(source: &str, context: PythonContext) -> Vec<Diagnostic> {
-    let Some(tree) = parse(source) else {
-        return vec![Diagnostic::new(Rule::ParseError, Span::new(0, 0), "the Python parser gave up on this file")];
-    };
-    let root = tree.root_node();
-    let mut diagnostics = Vec::new();
-    if let Some(error) = syntax::first_error(root) {
-        diagnostics.push(parse_error(error, source));
-    }
-    let module = lower::lower_module(root, source, context.knowledge, context.package);
-    diagnostics.extend(check_module(&module, source, context.knowledge));
-    diagnostics.sort_by_key(|d| (d.span, d.rule));
-    diagnostics
+/// Analyses one module on its own (its factories are found; other modules' are not). Never
+/// fails: a syntax error becomes a `CL000` diagnostic and the functions that parsed are still
+/// checked.
+pub fn analyze(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
+    let mut project = Project::new(knowledge);
+    project.add(project::lower_unit(path, module, Arc::from(source), knowledge));
+    let summaries = project.summaries();
+    project.check(&summaries).pop().unwrap_or_default()
 }
 
 /// The knowledge entries whose openers appear in `source` (for the test that every entry is
 /// exercised by a fixture, and for explaining what connlint recognised).
-pub fn recognized_resources(source: &str, context: PythonContext) -> Vec<knowledge::ResourceId> {
-    let Some(tree) = parse(source) else { return Vec::new() };
-    let module = lower::lower_module(tree.root_node(), source, context.knowledge, context.package);
-    let mut ids: Vec<_> = module.sites.iter().map(|s| s.resource).collect();
+pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
+    let mut project = Project::new(knowledge);
+    project.add(project::lower_unit("<input>", module, Arc::from(source), knowledge));
+    let summaries = project.summaries();
+    let mut ids = project.resolved_resources(&summaries);
     ids.sort_unstable();
     ids.dedup();
     ids
 }
 
-fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
-    let at = syntax::span(error);
-    let message = if error.is_missing() {
-        format!("syntax error: missing `{}`", error.kind())
-    } else {
-        let snippet: String = syntax::text(error, source).chars().take(20).collect();
-        let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
-        if snippet.is_empty() { "syntax error".to_string() } else { format!("syntax error near `{snippet}`") }
-    };
-    Diagnostic::new(Rule::ParseError, at, message)
-        .with_help("the rest of the file is still checked; functions with syntax errors are skipped")
-}
-
-fn check_module(module: &LoweredModule, source: &str, knowledge: &Knowledge) -> Vec<Diagnostic> {
-    let behaviour = |site: u32| {
-        let site = module.sites.get(site as usize)?;
-        let resource = &knowledge.resources[site.resource];
-        let context_exit = match resource.context_manager {
-            ContextManager::TransactionOnly => ContextExit::EndsTransaction,
-            ContextManager::None => ContextExit::None,
-            cm if cm.closes() => ContextExit::Closes,
-            _ => ContextExit::None,
-        };
-        Some(SiteBehaviour { context_exit })
-    };
-    let mut out = Vec::new();
+/// The lowered IR and sites of a module, as text (for developing connlint).
+pub fn debug_ir(source: &str) -> String {
+    let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
+    let knowledge = Knowledge::builtin();
+    let module = lower::lower_module(tree.root_node(), source, knowledge, ModuleInfo { name: "module", package: None });
+    let mut out = String::new();
+    for (i, site) in module.sites.iter().enumerate() {
+        out.push_str(&format!("site {i}: line {} {:?} binding={:?}\n", site.line, site.callee, site.binding));
+    }
     for function in &module.functions {
-        for report in checker::check_function(&function.ir, &behaviour) {
-            let Some(site) = module.sites.get(report.site as usize) else { continue };
-            let finding = rules::SiteFinding {
-                report: &report,
-                site,
-                resource: &knowledge.resources[site.resource],
-                function,
-                source,
-            };
-            out.extend(rules::diagnose(&finding));
-        }
+        out.push_str(&format!("fn {} ({:?})\n{:#?}\n", function.qualified, function.kind, function.ir.body));
     }
     out
 }

@@ -16,15 +16,17 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     let noun = resource.kind.noun();
     let call = finding.call_text();
     let name = finding.name();
-    let message = format!("`with` on this {noun} only commits or rolls back; the {noun} is never closed");
+    let message = format!("`with` on {} only commits or rolls back; the {noun} is never closed", finding.what());
     let mut diagnostic = Diagnostic::new(Rule::WithDoesNotClose, site.span, message);
     let help = match site.opened_in {
         OpenedIn::WithItem => format!(
             "use `with closing({call}) as {name}, {name}:` (and `from contextlib import closing`) to close it and keep the commit/rollback"
         ),
-        OpenedIn::EnterContext => format!(
-            "use `enter_context(closing({call}))` (and `from contextlib import closing`) so the stack closes it"
-        ),
+        OpenedIn::EnterContext => {
+            format!(
+                "use `enter_context(closing({call}))` (and `from contextlib import closing`) so the stack closes it"
+            )
+        }
         OpenedIn::Expression => {
             diagnostic = diagnostic.with_label(with_span, format!("this `with` ends the transaction, not the {noun}"));
             format!(
@@ -32,5 +34,5 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
             )
         }
     };
-    Some(diagnostic.with_help(help))
+    Some(finding.with_origin(diagnostic.with_help(help)))
 }

@@ -1,0 +1,250 @@
+//! The project-wide Python analysis: every module lowered once, function summaries computed to
+//! a fixpoint (which functions are factories, across modules), then every function checked.
+//!
+//! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::knowledge::{ContextManager, Knowledge, ResourceId};
+use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
+use super::rules;
+use super::symbols::{FactoryOrigin, Resolved, Resolver, Summary};
+use super::syntax;
+use crate::ModuleInfo;
+use crate::checker::{self, ContextExit, SiteBehaviour, SiteReport};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rule::Rule;
+
+/// Summaries settle in a few rounds; this bounds pathological chains.
+const MAX_SUMMARY_ROUNDS: usize = 12;
+
+/// One lowered module.
+#[derive(Debug, Clone)]
+pub struct ModuleUnit {
+    /// The path as shown to the user.
+    pub path: String,
+    pub name: String,
+    pub source: Arc<str>,
+    pub lowered: LoweredModule,
+    /// Parse errors found while parsing it.
+    pub parse_diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses and lowers one module. Never fails: a syntax error becomes a `CL000` diagnostic.
+pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &Knowledge) -> ModuleUnit {
+    let mut parse_diagnostics = Vec::new();
+    let lowered = match super::parse(&source) {
+        Some(tree) => {
+            let root = tree.root_node();
+            if let Some(error) = syntax::first_error(root) {
+                parse_diagnostics.push(parse_error(error, &source));
+            }
+            lower::lower_module(root, &source, knowledge, module)
+        }
+        None => {
+            parse_diagnostics.push(Diagnostic::new(
+                Rule::ParseError,
+                Span::new(0, 0),
+                "the Python parser gave up on this file",
+            ));
+            LoweredModule::default()
+        }
+    };
+    ModuleUnit { path: path.to_string(), name: module.name.to_string(), source, lowered, parse_diagnostics }
+}
+
+fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
+    let at = syntax::span(error);
+    let message = if error.is_missing() {
+        format!("syntax error: missing `{}`", error.kind())
+    } else {
+        let snippet: String = syntax::text(error, source).chars().take(20).collect();
+        let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
+        if snippet.is_empty() { "syntax error".to_string() } else { format!("syntax error near `{snippet}`") }
+    };
+    Diagnostic::new(Rule::ParseError, at, message)
+        .with_help("the rest of the file is still checked; functions with syntax errors are skipped")
+}
+
+/// The modules of one run and what they tell about each other.
+pub struct Project<'k> {
+    pub knowledge: &'k Knowledge,
+    pub modules: Vec<ModuleUnit>,
+}
+
+impl<'k> Project<'k> {
+    pub fn new(knowledge: &'k Knowledge) -> Self {
+        Project { knowledge, modules: Vec::new() }
+    }
+
+    pub fn add(&mut self, unit: ModuleUnit) {
+        self.modules.push(unit);
+    }
+
+    /// Which functions are factories, `@contextmanager`s, or return some known value.
+    pub fn summaries(&self) -> HashMap<String, Summary> {
+        let mut summaries = HashMap::new();
+        let mut defined: HashMap<&str, usize> = HashMap::new();
+        for unit in &self.modules {
+            for function in &unit.lowered.functions {
+                *defined.entry(function.qualified.as_str()).or_default() += 1;
+            }
+        }
+        for _ in 0..MAX_SUMMARY_ROUNDS {
+            let mut changed = false;
+            for unit in &self.modules {
+                for function in &unit.lowered.functions {
+                    // Two modules of the same name (scripts in different folders): ambiguous.
+                    if defined.get(function.qualified.as_str()).copied().unwrap_or(0) > 1 {
+                        continue;
+                    }
+                    let summary = self.summarize(unit, function, &summaries);
+                    if summaries.get(&function.qualified) != summary.as_ref() {
+                        match summary {
+                            Some(summary) => summaries.insert(function.qualified.clone(), summary),
+                            None => summaries.remove(&function.qualified),
+                        };
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        summaries
+    }
+
+    fn summarize(
+        &self,
+        unit: &ModuleUnit,
+        function: &LoweredFunction,
+        summaries: &HashMap<String, Summary>,
+    ) -> Option<Summary> {
+        match function.kind {
+            FunctionKind::ContextManager => return Some(Summary::ContextManager),
+            FunctionKind::Generator | FunctionKind::Fixture => return None,
+            FunctionKind::Plain => {}
+        }
+        let resolver = Resolver { knowledge: self.knowledge, summaries };
+        let resolved = resolve_sites(&unit.lowered, &resolver);
+        let reports = check(function, &resolved, self.knowledge);
+        for report in reports.iter().filter(|r| r.returned) {
+            let Some(found) = &resolved[report.site as usize] else { continue };
+            let site = &unit.lowered.sites[report.site as usize];
+            let origin = found.origin.clone().unwrap_or_else(|| FactoryOrigin {
+                function: function.qualified.clone(),
+                opener: found.callee.clone(),
+                path: unit.path.clone(),
+                line: site.line,
+            });
+            return Some(Summary::Factory { resource: found.resource, origin });
+        }
+        function.returns.first().map(|sym| Summary::Returns(sym.clone()))
+    }
+
+    /// The diagnostics of every module, in module order.
+    pub fn check(&self, summaries: &HashMap<String, Summary>) -> Vec<Vec<Diagnostic>> {
+        self.modules.iter().map(|unit| self.check_module(unit, summaries)).collect()
+    }
+
+    pub fn check_module(&self, unit: &ModuleUnit, summaries: &HashMap<String, Summary>) -> Vec<Diagnostic> {
+        let resolver = Resolver { knowledge: self.knowledge, summaries };
+        let resolved = resolve_sites(&unit.lowered, &resolver);
+        let mut out = unit.parse_diagnostics.clone();
+        for function in &unit.lowered.functions {
+            for report in check(function, &resolved, self.knowledge) {
+                let Some(found) = &resolved[report.site as usize] else { continue };
+                let finding = rules::SiteFinding {
+                    report: &report,
+                    site: &unit.lowered.sites[report.site as usize],
+                    resolved: found,
+                    resource: &self.knowledge.resources[found.resource],
+                    function,
+                    source: &unit.source,
+                };
+                out.extend(rules::diagnose(&finding));
+            }
+        }
+        out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &unit.source));
+        out.sort_by_key(|d| (d.span, d.rule));
+        out
+    }
+
+    /// Every resource some site of the project opens.
+    pub fn resolved_resources(&self, summaries: &HashMap<String, Summary>) -> Vec<ResourceId> {
+        let resolver = Resolver { knowledge: self.knowledge, summaries };
+        self.modules
+            .iter()
+            .flat_map(|unit| resolve_sites(&unit.lowered, &resolver))
+            .flatten()
+            .map(|found| found.resource)
+            .collect()
+    }
+
+    /// The names of the factories found, for the prefilter: a file that mentions none of them
+    /// (and no opener) cannot call one.
+    pub fn factory_names(summaries: &HashMap<String, Summary>) -> Vec<String> {
+        let mut names: Vec<String> = summaries
+            .iter()
+            .filter(|(_, s)| matches!(s, Summary::Factory { .. } | Summary::Returns(_)))
+            .filter_map(|(q, _)| q.rsplit('.').next().map(str::to_string))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// What every site of a module opens, by site id.
+fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Resolved>> {
+    module.sites.iter().map(|site| resolve_site(site, module, resolver)).collect()
+}
+
+fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
+    if let Some(found) = resolver.open_site(&site.callee) {
+        return Some(found);
+    }
+    // A method of a receiver of unknown type: some methods name their resource on their own
+    // (`pool.getconn()`), when the file imports the library.
+    let method = match &site.callee {
+        super::symbols::Sym::Attr(_, method) => method.as_str(),
+        super::symbols::Sym::Name(name) => name.rsplit('.').next()?,
+        _ => return None,
+    };
+    let receiver = site.receiver.as_deref()?.to_ascii_lowercase();
+    let knowledge = resolver.knowledge;
+    let mut best: Option<(bool, ResourceId)> = None;
+    for id in knowledge.by_unknown_receiver(method) {
+        let resource = &knowledge.resources[id];
+        let imported = module.imported_roots.contains(resource.module.split('.').next().unwrap_or_default());
+        let fits = match resource.unknown_receiver.as_deref() {
+            Some("any") => true,
+            Some(word) => imported && receiver.contains(&word.to_ascii_lowercase()),
+            None => false,
+        };
+        if fits && best.is_none_or(|(was_imported, _)| imported && !was_imported) {
+            best = Some((imported, id));
+        }
+    }
+    let (_, resource) = best?;
+    let suffix = format!(".{method}");
+    let callee = knowledge.resources[resource].open.iter().find(|o| o.ends_with(&suffix))?.clone();
+    Some(Resolved { resource, callee, origin: None })
+}
+
+/// Runs the checker over one function with the resolved sites.
+fn check(function: &LoweredFunction, resolved: &[Option<Resolved>], knowledge: &Knowledge) -> Vec<SiteReport> {
+    let behaviour = |site: u32| {
+        let found = resolved.get(site as usize)?.as_ref()?;
+        let context_exit = match knowledge.resources[found.resource].context_manager {
+            ContextManager::TransactionOnly => ContextExit::EndsTransaction,
+            ContextManager::None => ContextExit::None,
+            cm if cm.closes() => ContextExit::Closes,
+            _ => ContextExit::None,
+        };
+        Some(SiteBehaviour { context_exit })
+    };
+    checker::check_function(&function.ir, &behaviour)
+}

@@ -1,0 +1,53 @@
+#![doc = include_str!("../../../rules/CL102.md")]
+
+use super::SiteFinding;
+use crate::checker::LeakExit;
+use crate::diagnostic::Diagnostic;
+use crate::python::knowledge::ContextManager;
+use crate::rule::Rule;
+
+pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
+    let SiteFinding { report, site, resource, function, .. } = finding;
+    if resource.is_pool_checkout() || report.discarded {
+        return None;
+    }
+    let transaction_with =
+        report.transaction_with.is_some() && resource.context_manager == ContextManager::TransactionOnly;
+    let exit = match report.normal_leak {
+        Some(exit) if !transaction_with => exit,
+        Some(_) => return None,
+        // Never closed at all, and every way out is an exception.
+        None if !report.closed && report.handed_off.is_none() => report.error_leak?.exit,
+        None => return None,
+    };
+    let what = finding.what();
+    let noun = resource.kind.noun();
+    let name = finding.name();
+    let function_name = &function.ir.name;
+    let mut diagnostic = match exit {
+        LeakExit::Return(at) => {
+            Diagnostic::new(Rule::NeverClosed, site.span, format!("{what} is still open at a `return`"))
+                .with_label(at, format!("returns without closing `{name}`"))
+        }
+        LeakExit::Overwritten(at) if at == site.span => Diagnostic::new(
+            Rule::NeverClosed,
+            site.span,
+            format!("{what} is opened again while the previous one is still open (a loop?)"),
+        ),
+        LeakExit::Overwritten(at) => {
+            Diagnostic::new(Rule::NeverClosed, site.span, format!("`{name}` is rebound while {what} is still open"))
+                .with_label(at, format!("the open {noun} is lost here"))
+        }
+        LeakExit::FallThrough | LeakExit::Exception(_) => Diagnostic::new(
+            Rule::NeverClosed,
+            site.span,
+            format!("{what} is never closed: it is still open when `{function_name}` ends"),
+        ),
+    };
+    diagnostic = diagnostic.with_help(format!(
+        "open it as {} or call `{name}.{}()` in a `finally` block",
+        finding.with_rewrite(),
+        resource.close.first().map(String::as_str).unwrap_or("close")
+    ));
+    Some(finding.with_origin(diagnostic))
+}

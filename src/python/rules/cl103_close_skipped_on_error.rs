@@ -1,0 +1,22 @@
+#![doc = include_str!("../../../rules/CL103.md")]
+
+use super::SiteFinding;
+use crate::diagnostic::Diagnostic;
+use crate::rule::Rule;
+
+pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
+    let SiteFinding { report, site, resource, .. } = finding;
+    if resource.is_pool_checkout() || report.discarded || report.normal_leak.is_some() || !report.closed {
+        return None;
+    }
+    let leak = report.error_leak?;
+    let name = finding.name();
+    let diagnostic = Diagnostic::new(
+        Rule::CloseSkippedOnError,
+        site.span,
+        format!("{} is closed only when no exception is raised", finding.what()),
+    )
+    .with_label(leak.raised_at, format!("if this raises, `{name}` is never closed"))
+    .with_help(format!("open it as {}, or close it in a `finally` block", finding.with_rewrite()));
+    Some(finding.with_origin(diagnostic))
+}

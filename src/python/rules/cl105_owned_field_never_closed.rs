@@ -1,0 +1,80 @@
+#![doc = include_str!("../../../rules/CL105.md")]
+
+use std::collections::HashSet;
+
+use crate::diagnostic::Diagnostic;
+use crate::python::knowledge::{Knowledge, Severity};
+use crate::python::lower::{ClassFacts, LoweredModule};
+use crate::python::symbols::Resolved;
+use crate::rule::Rule;
+
+pub fn check_classes_impl(
+    module: &LoweredModule,
+    resolved: &[Option<Resolved>],
+    knowledge: &Knowledge,
+    source: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for class in &module.classes {
+        if class.has_external_base {
+            // A base class from elsewhere may close the fields it knows about.
+            continue;
+        }
+        let related = related_classes(module, class);
+        let mut reported = HashSet::new();
+        for open in &class.field_opens {
+            let Some(found) = resolved.get(open.site as usize).and_then(Option::as_ref) else { continue };
+            let resource = &knowledge.resources[found.resource];
+            if resource.severity != Severity::Normal {
+                continue;
+            }
+            let handled =
+                related.iter().any(|c| c.closed_fields.contains(&open.field) || c.exposed_fields.contains(&open.field));
+            if handled || !reported.insert(open.field.as_str()) {
+                continue;
+            }
+            let site = &module.sites[open.site as usize];
+            let class_name = class.qualified.rsplit('.').next().unwrap_or(&class.qualified);
+            let noun = resource.kind.noun();
+            let close = resource.close.first().map(String::as_str).unwrap_or("close");
+            let call = super::call_text(source, site);
+            let mut diagnostic = Diagnostic::new(
+                Rule::OwnedFieldNeverClosed,
+                site.span,
+                format!("`{class_name}` keeps a {noun} in `self.{}` but no method closes it", open.field),
+            )
+            .with_help(format!(
+                "add a `close()` method (and `__enter__`/`__exit__`) that calls `self.{}.{close}()`; `{call}` opens it",
+                open.field
+            ));
+            if let Some(origin) = &found.origin {
+                diagnostic = diagnostic.with_related(
+                    origin.path.clone(),
+                    origin.line,
+                    format!("`{}` opens it with `{}()`", origin.function, origin.opener),
+                );
+            }
+            out.push(diagnostic);
+        }
+    }
+    out
+}
+
+/// The class, its bases and its subclasses within the module (transitively): a field opened in
+/// one of them may be closed by another.
+fn related_classes<'m>(module: &'m LoweredModule, class: &'m ClassFacts) -> Vec<&'m ClassFacts> {
+    let mut related = vec![class];
+    let mut i = 0;
+    while i < related.len() {
+        let current = related[i];
+        for other in &module.classes {
+            let is_base = current.local_bases.contains(&other.qualified);
+            let is_subclass = other.local_bases.contains(&current.qualified);
+            if (is_base || is_subclass) && !related.iter().any(|c| std::ptr::eq(*c, other)) {
+                related.push(other);
+            }
+        }
+        i += 1;
+    }
+    related
+}

@@ -1,0 +1,159 @@
+//! Symbolic values: what a callee or a receiver *is*, written down by the lowering before the
+//! whole project is known, and resolved afterwards against the knowledge base and the summaries
+//! of every function of the project.
+//!
+//! `conn = get_db(); conn.cursor()` lowers the second callee to
+//! `Attr(Call(Name("app.db.get_db")), "cursor")`. Once the project knows that `app.db.get_db`
+//! returns a `sqlite3.Connection`, it resolves to `sqlite3.Connection.cursor`. Because the
+//! lowering keeps symbols instead of answers, no file is parsed twice when factories are found
+//! in other modules.
+
+use std::collections::HashMap;
+
+use super::knowledge::{Knowledge, ResourceId};
+
+/// A value described by how it is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Sym {
+    /// A fully qualified name: a module, a class, a function (`sqlite3.connect`, `app.db`).
+    Name(String),
+    /// An attribute of a value: `value.attr`.
+    Attr(Box<Sym>, String),
+    /// What calling a value returns: `f(...)`.
+    Call(Box<Sym>),
+    /// A value nothing is known about (an unannotated parameter).
+    Unknown,
+}
+
+impl Sym {
+    pub fn name(qualified: impl Into<String>) -> Sym {
+        Sym::Name(qualified.into())
+    }
+
+    /// `self.attr`, folding attributes of names into one qualified name.
+    pub fn attr(self, attr: &str) -> Sym {
+        match self {
+            Sym::Name(mut name) => {
+                name.push('.');
+                name.push_str(attr);
+                Sym::Name(name)
+            }
+            other => Sym::Attr(Box::new(other), attr.to_string()),
+        }
+    }
+
+    pub fn call(self) -> Sym {
+        Sym::Call(Box::new(self))
+    }
+}
+
+/// Where a factory function really opens its resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactoryOrigin {
+    /// The qualified name of the factory function.
+    pub function: String,
+    /// The qualified name of the opener it calls in the end (`sqlite3.connect`).
+    pub opener: String,
+    /// The file and one-based line of that open call.
+    pub path: String,
+    pub line: usize,
+}
+
+/// What calling a function of the project gives back, as far as resources go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Summary {
+    /// A fresh resource the caller must close.
+    Factory { resource: ResourceId, origin: FactoryOrigin },
+    /// A `@contextmanager` function: `with f() as x:` is taken care of by the function itself.
+    ContextManager,
+    /// Some other value, as a symbol (a module returned by a lazy-import helper).
+    Returns(Sym),
+}
+
+/// What an open site turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub resource: ResourceId,
+    /// The qualified name called (`sqlite3.connect`, or the factory `app.db.get_db`).
+    pub callee: String,
+    pub origin: Option<FactoryOrigin>,
+}
+
+/// Resolution depth bound: summaries can refer to each other in cycles.
+const MAX_RESOLVE_DEPTH: usize = 16;
+
+/// Resolves symbols against the knowledge base and the project's function summaries.
+pub struct Resolver<'a> {
+    pub knowledge: &'a Knowledge,
+    pub summaries: &'a HashMap<String, Summary>,
+}
+
+impl Resolver<'_> {
+    /// The qualified name of the function a callee symbol names.
+    pub fn callee(&self, callee: &Sym) -> Option<String> {
+        self.callee_at(callee, 0)
+    }
+
+    fn callee_at(&self, callee: &Sym, depth: usize) -> Option<String> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        match callee {
+            Sym::Name(name) => Some(name.clone()),
+            Sym::Unknown => None,
+            Sym::Attr(base, attr) => Some(format!("{}.{attr}", self.type_at(base, depth + 1)?)),
+            // Calling a value: `factory = sessionmaker(...); factory()`.
+            Sym::Call(_) => Some(format!("{}.__call__", self.type_at(callee, depth + 1)?)),
+        }
+    }
+
+    /// The type (a qualified class or module name) of the value a symbol stands for.
+    pub fn value_type(&self, value: &Sym) -> Option<String> {
+        self.type_at(value, 0)
+    }
+
+    fn type_at(&self, value: &Sym, depth: usize) -> Option<String> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        match value {
+            Sym::Name(name) => Some(name.clone()),
+            Sym::Unknown => None,
+            Sym::Attr(..) => self.callee_at(value, depth + 1),
+            Sym::Call(function) => {
+                let called = self.callee_at(function, depth + 1)?;
+                if let Some(type_name) = self.knowledge.type_of_call(&called) {
+                    return Some(type_name.to_string());
+                }
+                match self.summaries.get(&called) {
+                    Some(Summary::Factory { resource, .. }) => {
+                        let resource = &self.knowledge.resources[*resource];
+                        Some(resource.type_name.clone().unwrap_or_else(|| resource.open[0].clone()))
+                    }
+                    Some(Summary::Returns(sym)) => self.type_at(sym, depth + 1),
+                    // Without knowledge, "whatever `f` returns" is named after `f`.
+                    Some(Summary::ContextManager) | None => Some(called),
+                }
+            }
+        }
+    }
+
+    /// What a call to `callee` opens, if anything.
+    pub fn open_site(&self, callee: &Sym) -> Option<Resolved> {
+        let called = self.callee(callee)?;
+        if let Some(resource) = self.knowledge.opener(&called) {
+            return Some(Resolved { resource, callee: called, origin: None });
+        }
+        match self.summaries.get(&called) {
+            Some(Summary::Factory { resource, origin }) => {
+                Some(Resolved { resource: *resource, callee: called, origin: Some(origin.clone()) })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether calling `callee` gives a `@contextmanager` context.
+    pub fn is_context_manager_function(&self, callee: &Sym) -> bool {
+        self.callee(callee).is_some_and(|c| matches!(self.summaries.get(&c), Some(Summary::ContextManager)))
+    }
+}
