@@ -20,7 +20,38 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Span;
-use crate::ir::{Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
+use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
+
+/// What a callee does with an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentEffect {
+    /// Uses it and gives it back: the caller still has to close it.
+    Borrow,
+    /// Closes it.
+    Close,
+    /// Keeps it (stores it, registers it, hands it on).
+    Take,
+}
+
+/// What the checker asks the frontend about sites and calls.
+pub trait Oracle {
+    /// What an open site opens; `None` when it is not a resource.
+    fn site(&self, site: SiteId) -> Option<SiteBehaviour>;
+    /// What the call at `call` does with the argument `arg`.
+    fn argument(&self, call: SiteId, arg: &Arg) -> ArgumentEffect;
+}
+
+/// An oracle from a site table only: every argument is borrowed.
+pub struct SitesOnly<F: Fn(SiteId) -> Option<SiteBehaviour>>(pub F);
+
+impl<F: Fn(SiteId) -> Option<SiteBehaviour>> Oracle for SitesOnly<F> {
+    fn site(&self, site: SiteId) -> Option<SiteBehaviour> {
+        (self.0)(site)
+    }
+    fn argument(&self, _call: SiteId, _arg: &Arg) -> ArgumentEffect {
+        ArgumentEffect::Borrow
+    }
+}
 
 /// What the frontend knows about an open site that the checker needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,13 +110,30 @@ pub struct ErrorLeak {
     pub exit: LeakExit,
 }
 
-/// Checks every site that `behaviour` knows (the others are not resources).
-pub fn check_function(func: &Function, behaviour: &dyn Fn(SiteId) -> Option<SiteBehaviour>) -> Vec<SiteReport> {
+/// Checks every site that the oracle knows (the others are not resources).
+pub fn check_function(func: &Function, oracle: &dyn Oracle) -> Vec<SiteReport> {
     let mut sites = Vec::new();
     collect_sites(&func.body, &mut sites);
     sites.sort_unstable();
     sites.dedup();
-    sites.into_iter().filter_map(|site| behaviour(site).map(|b| check_site(func, site, b))).collect()
+    sites.into_iter().filter_map(|site| oracle.site(site).map(|b| check_site(func, site, b, oracle, None))).collect()
+}
+
+/// The site id that stands for "the value the parameter holds on entry".
+pub const PARAMETER_SITE: SiteId = SiteId::MAX;
+
+/// What a function does with a resource it receives in `param`: closes it or keeps it on some
+/// path, or only borrows it.
+pub fn parameter_effect(func: &Function, param: Var, oracle: &dyn Oracle) -> ArgumentEffect {
+    let behaviour = SiteBehaviour { context_exit: ContextExit::Closes };
+    let report = check_site(func, PARAMETER_SITE, behaviour, oracle, Some(param));
+    if report.handed_off.is_some() {
+        ArgumentEffect::Take
+    } else if report.closed {
+        ArgumentEffect::Close
+    } else {
+        ArgumentEffect::Borrow
+    }
 }
 
 fn collect_sites(block: &Block, out: &mut Vec<SiteId>) {
@@ -115,10 +163,17 @@ fn for_each_child_block<'a>(stmt: &'a Stmt, mut f: impl FnMut(&'a Block)) {
     }
 }
 
-fn check_site(func: &Function, site: SiteId, behaviour: SiteBehaviour) -> SiteReport {
+fn check_site(
+    func: &Function,
+    site: SiteId,
+    behaviour: SiteBehaviour,
+    oracle: &dyn Oracle,
+    held_on_entry: Option<Var>,
+) -> SiteReport {
     let mut walker = SiteWalker {
         site,
         behaviour,
+        oracle,
         report: SiteReport {
             site,
             normal_leak: None,
@@ -131,7 +186,11 @@ fn check_site(func: &Function, site: SiteId, behaviour: SiteBehaviour) -> SiteRe
         },
     };
     let mut entry = States::new();
-    entry.insert(PathState::unopened(), Trace::default());
+    let start = match held_on_entry {
+        Some(var) => PathState { status: Status::Open, holders: vec![var], via_exception: false, guarded_by: None },
+        None => PathState::unopened(),
+    };
+    entry.insert(start, Trace::default());
     let flow = walker.block(&func.body, entry);
     for (state, trace) in flow.normal.iter() {
         walker.leak_if_open(state, trace, LeakExit::FallThrough);
@@ -264,13 +323,14 @@ impl Flow {
 /// Bounds the loop fixpoint; the state space is finite, so this only guards against a bug.
 const MAX_LOOP_ROUNDS: usize = 64;
 
-struct SiteWalker {
+struct SiteWalker<'o> {
     site: SiteId,
     behaviour: SiteBehaviour,
+    oracle: &'o dyn Oracle,
     report: SiteReport,
 }
 
-impl SiteWalker {
+impl SiteWalker<'_> {
     fn leak_if_open(&mut self, state: &PathState, trace: &Trace, exit: LeakExit) {
         if !state.is_open() || state.guarded_by.is_some() {
             return;
@@ -318,6 +378,16 @@ impl SiteWalker {
             Stmt::Close { var, .. } => Flow { normal: self.close(*var, entry), ..Flow::default() },
             Stmt::HandOff { var, how, .. } => Flow { normal: self.hand_off(*var, *how, entry), ..Flow::default() },
             Stmt::Use { .. } | Stmt::Await { .. } => Flow { normal: entry, ..Flow::default() },
+            Stmt::Pass { var, call, arg, .. } => {
+                let holds = entry.iter().any(|(s, _)| s.holds(*var));
+                let effect = if holds { self.oracle.argument(*call, arg) } else { ArgumentEffect::Borrow };
+                let normal = match effect {
+                    ArgumentEffect::Borrow => entry,
+                    ArgumentEffect::Close => self.close(*var, entry),
+                    ArgumentEffect::Take => self.hand_off(*var, HandOffHow::Store, entry),
+                };
+                Flow { normal, ..Flow::default() }
+            }
             Stmt::Assign { dst, src, span } => {
                 Flow { normal: self.assign(*dst, *src, *span, entry), ..Flow::default() }
             }

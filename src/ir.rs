@@ -71,6 +71,15 @@ pub struct NullTest {
     pub none_branch: usize,
 }
 
+/// Which argument of a call a value is passed as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Arg {
+    /// The n-th positional argument (from 0, not counting a method's receiver).
+    Position(u32),
+    /// A keyword argument.
+    Keyword(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stmt {
     /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
@@ -89,9 +98,17 @@ pub enum Stmt {
         how: HandOffHow,
         span: Span,
     },
-    /// The resource named by `var` is used (read, called, passed as a borrowed argument).
+    /// The resource named by `var` is used (read, called as a receiver).
     Use {
         var: Var,
+        span: Span,
+    },
+    /// `var` is passed as an argument to the call at site `call`; what the callee does with it
+    /// (borrow, close, keep) is for the frontend to say.
+    Pass {
+        var: Var,
+        call: SiteId,
+        arg: Arg,
         span: Span,
     },
     /// `dst = src`: `dst` becomes another name for whatever `src` names; with `src: None`, `dst`

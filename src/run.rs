@@ -137,8 +137,10 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
         summaries = project.summaries();
     }
 
-    let checked: Vec<Vec<Diagnostic>> = parallel_map(&project.modules, |unit| {
-        std::panic::catch_unwind(|| project.check_module(unit, &summaries)).unwrap_or_else(|_| {
+    let functions = project.function_index();
+    let module_ids: Vec<usize> = (0..project.modules.len()).collect();
+    let checked: Vec<Vec<Diagnostic>> = parallel_map(&module_ids, |&module| {
+        std::panic::catch_unwind(|| project.check_module(module, &summaries, &functions)).unwrap_or_else(|_| {
             vec![Diagnostic::new(
                 Rule::ParseError,
                 Span::new(0, 0),

@@ -20,7 +20,7 @@ use super::symbols::{Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
-use crate::ir::{Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
+use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
 
 /// Nesting deeper than this (blocks or expressions) is not lowered: the function is skipped
 /// rather than risking the stack. Real code stays far below it.
@@ -107,6 +107,19 @@ pub struct LoweredFunction {
     pub qualified: String,
     /// What its `return` statements give back, where that is a known symbol.
     pub returns: Vec<Sym>,
+    /// Some `return` statement gives back a value.
+    pub returns_value: bool,
+    /// The parameters a caller passes (without a method's `self`/`cls`).
+    pub params: Vec<Param>,
+}
+
+/// A parameter of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub var: Var,
+    /// It can be passed by position (it comes before any `*` or `*args`).
+    pub positional: bool,
 }
 
 /// `self.field = CALL(...)` in a method.
@@ -230,7 +243,7 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
     while let Some(job) = pending.pop() {
         let class = job.class.clone();
         let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, class.as_ref(), job.locals);
-        let lowered = lowerer.function(job.node, &job.prefix);
+        let lowered = lowerer.function(job.node, &job.prefix, job.is_method);
         let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
         let nested_locals = lowerer.local_definitions.clone();
@@ -267,6 +280,8 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
 struct Pending<'t> {
     node: Node<'t>,
     class: Option<ClassScope>,
+    /// Defined directly in a class body: its first parameter is the receiver.
+    is_method: bool,
     /// The qualified name of what encloses it (`module`, `module.Class`, `module.outer`).
     prefix: String,
     /// Names of sibling nested defs visible to it, with their qualified names.
@@ -466,7 +481,8 @@ fn queue_definition<'t>(
     let Some(inner) = inner else { return };
     match inner.kind() {
         "function_definition" => {
-            out.push(Pending { node: def, class: class.clone(), prefix: prefix.to_string(), locals })
+            let is_method = class.as_ref().is_some_and(|c| c.qualified == prefix);
+            out.push(Pending { node: def, class: class.clone(), is_method, prefix: prefix.to_string(), locals })
         }
         "class_definition" => {
             let Some(name) = inner.child_by_field_name("name") else { return };
@@ -585,6 +601,7 @@ struct FnLowerer<'a, 's> {
     resource_names: HashSet<Var>,
     kind: FunctionKind,
     returns: Vec<Sym>,
+    returns_value: bool,
     class_facts: FieldFacts,
     /// The site of the last call lowered, to connect `self.x = CALL` to its field.
     last_site: Option<SiteId>,
@@ -617,6 +634,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             resource_names: HashSet::new(),
             kind: FunctionKind::Plain,
             returns: Vec::new(),
+            returns_value: false,
             class_facts: FieldFacts::default(),
             last_site: None,
             nested: Vec::new(),
@@ -625,7 +643,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         }
     }
 
-    fn function(&mut self, def: Node<'s>, prefix: &str) -> Option<LoweredFunction> {
+    fn function(&mut self, def: Node<'s>, prefix: &str, is_method: bool) -> Option<LoweredFunction> {
         let (decorators, inner) = if def.kind() == "decorated_definition" {
             let decorators: Vec<Node> = named_children(def).into_iter().filter(|n| n.kind() == "decorator").collect();
             (decorators, def.child_by_field_name("definition")?)
@@ -643,8 +661,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
         for nested in nested_definition_names(body, self.src) {
             self.local_definitions.insert(nested.clone(), format!("{qualified}.{nested}"));
         }
-        if let Some(params) = inner.child_by_field_name("parameters") {
-            self.parameters(params);
+        let is_static = decorators.iter().any(|d| text(*d, self.src).trim_start_matches('@').trim() == "staticmethod");
+        let mut params = match inner.child_by_field_name("parameters") {
+            Some(params) => self.parameters(params),
+            None => Vec::new(),
+        };
+        if is_method && !is_static && !params.is_empty() {
+            params.remove(0);
         }
         let header_end = body.start_byte();
         let ir_body = self.block(body);
@@ -657,6 +680,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             kind: self.kind,
             qualified,
             returns: std::mem::take(&mut self.returns),
+            returns_value: self.returns_value,
+            params,
         })
     }
 
@@ -675,9 +700,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if contains_yield(body, 0) { FunctionKind::Generator } else { FunctionKind::Plain }
     }
 
-    /// Parameter annotations tell what a parameter holds: `pool: asyncpg.Pool`.
-    fn parameters(&mut self, params: Node) {
+    /// Interns the parameters (in order, for callers' positional arguments); annotations tell
+    /// what a parameter holds: `pool: asyncpg.Pool`.
+    fn parameters(&mut self, params: Node) -> Vec<Param> {
+        let mut list = Vec::new();
+        let mut positional = true;
         for param in named_children(params) {
+            if matches!(param.kind(), "list_splat_pattern" | "keyword_separator") {
+                positional = false;
+            }
             // Every parameter is a local, whatever it holds.
             let name = match param.kind() {
                 "identifier" => Some(param),
@@ -688,7 +719,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => None,
             };
             if let Some(name) = name {
-                self.var(text(name, self.src));
+                let var = self.var(text(name, self.src));
+                if !matches!(param.kind(), "list_splat_pattern" | "dictionary_splat_pattern") {
+                    list.push(Param { name: text(name, self.src).to_string(), var, positional });
+                }
             }
             if !matches!(param.kind(), "typed_parameter" | "typed_default_parameter") {
                 continue;
@@ -704,6 +738,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.local_syms.insert(var, Sym::name(class).call());
             }
         }
+        list
     }
 
     fn annotation_class(&self, annotation: Node) -> Option<String> {
@@ -797,28 +832,31 @@ impl<'a, 's> FnLowerer<'a, 's> {
         match node.kind() {
             "expression_statement" => {
                 for expr in named_children(node) {
-                    self.may_raise(expr, out);
+                    let mut effects = Block::new();
                     match expr.kind() {
-                        "assignment" => self.assignment(expr, out),
+                        "assignment" => self.assignment(expr, &mut effects),
                         "augmented_assignment" => {
                             if let Some(right) = expr.child_by_field_name("right") {
-                                self.value(right, Role::Other, out);
+                                self.value(right, Role::Other, &mut effects);
                             }
                         }
                         "string" | "concatenated_string" => {}
                         _ => {
-                            self.value(expr, Role::Discard, out);
+                            self.value(expr, Role::Discard, &mut effects);
                         }
                     }
+                    self.with_may_raise(expr, effects, out);
                 }
             }
             "return_statement" => {
                 if let Some(value) = named_children(node).into_iter().next() {
-                    self.may_raise(value, out);
+                    self.returns_value = true;
                     if let Some(sym) = self.value_sym(value) {
                         self.returns.push(sym);
                     }
-                    self.value(value, Role::Return, out);
+                    let mut effects = Block::new();
+                    self.value(value, Role::Return, &mut effects);
+                    self.with_may_raise(value, effects, out);
                 }
                 out.push(Stmt::Return { span: at });
             }
@@ -871,6 +909,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
             }
         }
+    }
+
+    /// Appends a statement's effects with the point where it can raise: after what its calls do
+    /// with their arguments (a closing helper closes before it can fail), before the binding of
+    /// its result (a failed open holds nothing).
+    fn with_may_raise(&self, node: Node, mut effects: Block, out: &mut Block) {
+        if self.can_raise(node) {
+            let bindings_at_the_end = effects
+                .iter()
+                .rev()
+                .take_while(|e| matches!(e, Stmt::Open { target: Some(_), .. } | Stmt::Assign { .. }))
+                .count();
+            effects.insert(effects.len() - bindings_at_the_end, Stmt::MayRaise { span: span(node) });
+        }
+        out.extend(effects);
     }
 
     fn may_raise(&self, node: Node, out: &mut Block) {
@@ -1014,8 +1067,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             && let Some(first) = targets.first().filter(|t| t.kind() == "identifier")
         {
             let var = self.var(text(*first, self.src));
-            self.call_inputs(value, Role::Bind(var), out);
-            self.open(value, callee, Role::Bind(var), OpenedIn::Expression, out);
+            let site = self.new_site(value, callee.clone(), Role::Bind(var), OpenedIn::Expression);
+            self.call_inputs(value, Role::Bind(var), Some(site), out);
+            self.emit_open(value, site, callee, Role::Bind(var), out);
             for target in &targets[1..] {
                 self.rebind_target(*target, out);
             }
@@ -1275,35 +1329,31 @@ impl<'a, 's> FnLowerer<'a, 's> {
         };
         let alias_var = alias.map(|a| self.var(text(a, self.src)));
         let expr = peel(expr);
-        let wraps_a_name = expr.kind() == "call"
-            && self.closing_argument(expr).is_some_and(|inner| peel(inner).kind() == "identifier");
-        if !wraps_a_name {
-            // `closing(conn)` only wraps a name: it cannot raise.
-            self.may_raise(expr, setup);
-        }
         let item_span = span(item);
-        if expr.kind() == "call"
-            && let Some(inner) = self.closing_argument(expr)
-        {
-            if let Some(field) = self.self_field(peel(inner)) {
-                self.class_facts.closed_fields.insert(field);
-            }
+        let closing_inner = if expr.kind() == "call" { self.closing_argument(expr) } else { None };
+        let mut effects = Block::new();
+        let (held, exit) = match closing_inner {
             // `with closing(OPEN(...)) as x:` / `with closing(x):`
-            let held = self.held_value(inner, alias_var, OpenedIn::WithItem, setup);
-            if held.is_none()
-                && let Some(alias) = alias_var
-            {
-                setup.push(Stmt::Assign { dst: alias, src: None, span: item_span });
+            Some(inner) => {
+                if let Some(field) = self.self_field(peel(inner)) {
+                    self.class_facts.closed_fields.insert(field);
+                }
+                (self.held_value(inner, alias_var, OpenedIn::WithItem, &mut effects), WithExit::Closes)
             }
-            return Some(WithItem { var: held?, exit: WithExit::Closes, span: item_span });
-        }
-        let held = self.held_value(expr, alias_var, OpenedIn::WithItem, setup);
+            None => (self.held_value(expr, alias_var, OpenedIn::WithItem, &mut effects), WithExit::OwnContextManager),
+        };
         if held.is_none()
             && let Some(alias) = alias_var
         {
-            setup.push(Stmt::Assign { dst: alias, src: None, span: item_span });
+            effects.push(Stmt::Assign { dst: alias, src: None, span: item_span });
         }
-        Some(WithItem { var: held?, exit: WithExit::OwnContextManager, span: item_span })
+        if closing_inner.is_some_and(|inner| peel(inner).kind() == "identifier") {
+            // `closing(conn)` only wraps a name: it cannot raise.
+            setup.extend(effects);
+        } else {
+            self.with_may_raise(expr, effects, setup);
+        }
+        Some(WithItem { var: held?, exit, span: item_span })
     }
 
     /// The name holding the value of a `with` expression (binding the alias to it), when it is
@@ -1322,8 +1372,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             && self.closing_argument(expr).is_none()
         {
             let var = alias.unwrap_or_else(|| self.temp());
-            self.call_inputs(expr, Role::Bind(var), setup);
-            self.open(expr, callee, Role::Bind(var), opened_in, setup);
+            let site = self.new_site(expr, callee.clone(), Role::Bind(var), opened_in);
+            self.call_inputs(expr, Role::Bind(var), Some(site), setup);
+            self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
         }
         if expr.kind() == "identifier" {
@@ -1621,7 +1672,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return self.enter_context(node, &arguments, role, out);
             }
         }
-        self.call_inputs(node, role, out);
+        let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
+        self.call_inputs(node, role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.close_functions.contains(q))
             && let Some(first) = arguments.first().filter(|a| a.kind() == "identifier")
         {
@@ -1629,9 +1681,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             let var = self.var(text(*first, self.src));
             self.close(var, span(node), out);
         }
-        match callee {
-            Some(callee) => self.open(node, callee, role, OpenedIn::Expression, out),
-            None => false,
+        match (site, callee) {
+            (Some(site), Some(callee)) => self.emit_open(node, site, callee, role, out),
+            _ => false,
         }
     }
 
@@ -1646,7 +1698,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Lowers what a call reads: its receiver and its arguments, in the roles the callee gives
     /// them. A kept result of an opener method keeps its receiver reachable (a returned cursor
     /// keeps its connection); constructors and containers keep their arguments.
-    fn call_inputs(&mut self, call: Node<'s>, result_role: Role, out: &mut Block) {
+    fn call_inputs(&mut self, call: Node<'s>, result_role: Role, site: Option<SiteId>, out: &mut Block) {
         let Some(function) = call.child_by_field_name("function") else { return };
         let method = (function.kind() == "attribute")
             .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
@@ -1674,7 +1726,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified.as_str()) {
             Role::Register
         } else if self.scope.handoff_functions.contains(qualified.as_str())
-            || method.is_some_and(|m| STORING_METHODS.contains(&m))
+            || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.handoff_functions.contains(m))
             || last_segment.starts_with(|c: char| c.is_ascii_uppercase())
         {
             // Constructors and containers keep what they are given.
@@ -1682,9 +1734,43 @@ impl<'a, 's> FnLowerer<'a, 's> {
         } else {
             Role::Argument
         };
-        if let Some(arguments) = call.child_by_field_name("arguments") {
-            for argument in named_children(arguments) {
-                self.value(argument, argument_role, out);
+        let Some(arguments) = call.child_by_field_name("arguments") else { return };
+        let mut position = 0;
+        for argument in named_children(arguments) {
+            // A name passed to a call the project may know: the callee's summary decides
+            // whether it borrows, closes or keeps it.
+            let passed = match argument.kind() {
+                "identifier" => {
+                    position += 1;
+                    Some((argument, Arg::Position(position - 1)))
+                }
+                "keyword_argument" => argument
+                    .child_by_field_name("value")
+                    .filter(|v| v.kind() == "identifier")
+                    .zip(argument.child_by_field_name("name"))
+                    .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).to_string()))),
+                "list_splat" | "dictionary_splat" => None,
+                _ => {
+                    position += 1;
+                    None
+                }
+            };
+            // `sock = wrap(sock)`: the old value goes into the new one.
+            let rebinds_itself = matches!((result_role, passed.as_ref()), (Role::Bind(target), Some((value, _)))
+                if self.known_var(text(*value, self.src)) == Some(target));
+            if rebinds_itself {
+                self.value(argument, Role::Store, out);
+                continue;
+            }
+            match (passed, site) {
+                (Some((value, arg)), Some(call_site)) if argument_role == Role::Argument => {
+                    if let Some(var) = self.known_var(text(value, self.src)) {
+                        out.push(Stmt::Pass { var, call: call_site, arg, span: span(value) });
+                    }
+                }
+                _ => {
+                    self.value(argument, argument_role, out);
+                }
             }
         }
     }
@@ -1715,9 +1801,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
         target.is_some()
     }
 
-    /// Emits a call that may open a resource, used in `role`.
-    fn open(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn, out: &mut Block) -> bool {
-        let at = span(call);
+    /// Writes down a call that may open a resource, before its arguments are lowered (they may
+    /// refer to it).
+    fn new_site(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn) -> SiteId {
         let binding = match role {
             Role::Bind(var) => self.var_name(var).map(str::to_string),
             _ => None,
@@ -1727,9 +1813,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .filter(|f| f.kind() == "attribute")
             .and_then(|f| f.child_by_field_name("object"))
             .map(|r| text(r, self.src).to_string());
-        let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX);
+        let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = call.start_position().row + 1;
-        self.sites.push(Site { span: at, callee: callee.clone(), binding, opened_in, receiver, line });
+        self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, line });
+        site
+    }
+
+    /// Emits the open of `site`, used in `role`. Returns whether it bound a `Role::Bind` name.
+    fn emit_open(&mut self, call: Node<'s>, site: SiteId, callee: Sym, role: Role, out: &mut Block) -> bool {
+        let at = span(call);
         self.last_site = Some(site);
         match role {
             Role::Bind(var) => {

@@ -3,7 +3,9 @@
 //!
 //! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::knowledge::{ContextManager, Knowledge, ResourceId};
@@ -12,8 +14,9 @@ use super::rules;
 use super::symbols::{FactoryOrigin, Resolved, Resolver, Summary};
 use super::syntax;
 use crate::ModuleInfo;
-use crate::checker::{self, ContextExit, SiteBehaviour, SiteReport};
+use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport, SitesOnly};
 use crate::diagnostic::{Diagnostic, Span};
+use crate::ir::Arg;
 use crate::rule::Rule;
 
 /// Summaries settle in a few rounds; this bounds pathological chains.
@@ -94,19 +97,31 @@ impl<'k> Project<'k> {
         for _ in 0..MAX_SUMMARY_ROUNDS {
             let mut changed = false;
             for unit in &self.modules {
-                for function in &unit.lowered.functions {
+                // Only a function that returns something can be a factory or return a value.
+                let candidates: Vec<&LoweredFunction> = unit
+                    .lowered
+                    .functions
+                    .iter()
+                    .filter(|f| f.returns_value || f.kind == FunctionKind::ContextManager)
                     // Two modules of the same name (scripts in different folders): ambiguous.
-                    if defined.get(function.qualified.as_str()).copied().unwrap_or(0) > 1 {
-                        continue;
-                    }
-                    let summary = self.summarize(unit, function, &summaries);
-                    if summaries.get(&function.qualified) != summary.as_ref() {
-                        match summary {
-                            Some(summary) => summaries.insert(function.qualified.clone(), summary),
-                            None => summaries.remove(&function.qualified),
-                        };
-                        changed = true;
-                    }
+                    .filter(|f| defined.get(f.qualified.as_str()).copied().unwrap_or(0) == 1)
+                    .collect();
+                if candidates.is_empty() {
+                    continue;
+                }
+                let resolver = Resolver { knowledge: self.knowledge, summaries: &summaries };
+                let resolved = resolve_sites(&unit.lowered, &resolver);
+                let updates: Vec<(&str, Option<Summary>)> = candidates
+                    .into_iter()
+                    .map(|function| (function.qualified.as_str(), self.summarize(unit, function, &resolved)))
+                    .filter(|(name, summary)| summaries.get(*name) != summary.as_ref())
+                    .collect();
+                for (name, summary) in updates {
+                    changed = true;
+                    match summary {
+                        Some(summary) => summaries.insert(name.to_string(), summary),
+                        None => summaries.remove(name),
+                    };
                 }
             }
             if !changed {
@@ -120,16 +135,14 @@ impl<'k> Project<'k> {
         &self,
         unit: &ModuleUnit,
         function: &LoweredFunction,
-        summaries: &HashMap<String, Summary>,
+        resolved: &[Option<Resolved>],
     ) -> Option<Summary> {
         match function.kind {
             FunctionKind::ContextManager => return Some(Summary::ContextManager),
             FunctionKind::Generator | FunctionKind::Fixture => return None,
             FunctionKind::Plain => {}
         }
-        let resolver = Resolver { knowledge: self.knowledge, summaries };
-        let resolved = resolve_sites(&unit.lowered, &resolver);
-        let reports = check(function, &resolved, self.knowledge);
+        let reports = check(function, resolved, self.knowledge);
         for report in reports.iter().filter(|r| r.returned) {
             let Some(found) = &resolved[report.site as usize] else { continue };
             let site = &unit.lowered.sites[report.site as usize];
@@ -146,15 +159,37 @@ impl<'k> Project<'k> {
 
     /// The diagnostics of every module, in module order.
     pub fn check(&self, summaries: &HashMap<String, Summary>) -> Vec<Vec<Diagnostic>> {
-        self.modules.iter().map(|unit| self.check_module(unit, summaries)).collect()
+        let functions = self.function_index();
+        (0..self.modules.len()).map(|m| self.check_module(m, summaries, &functions)).collect()
     }
 
-    pub fn check_module(&self, unit: &ModuleUnit, summaries: &HashMap<String, Summary>) -> Vec<Diagnostic> {
+    /// Every function of the project by qualified name (names defined twice are left out).
+    pub fn function_index(&self) -> HashMap<String, FunctionRef> {
+        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::new();
+        for (m, unit) in self.modules.iter().enumerate() {
+            for (f, function) in unit.lowered.functions.iter().enumerate() {
+                index.entry(function.qualified.clone()).and_modify(|slot| *slot = None).or_insert(Some((m, f)));
+            }
+        }
+        index.into_iter().filter_map(|(name, slot)| slot.map(|r| (name, r))).collect()
+    }
+
+    pub fn check_module(
+        &self,
+        module: usize,
+        summaries: &HashMap<String, Summary>,
+        functions: &HashMap<String, FunctionRef>,
+    ) -> Vec<Diagnostic> {
+        let unit = &self.modules[module];
         let resolver = Resolver { knowledge: self.knowledge, summaries };
-        let resolved = resolve_sites(&unit.lowered, &resolver);
+        let resolved = Rc::new(resolve_sites(&unit.lowered, &resolver));
+        let cache = RefCell::new(EffectCache::default());
+        cache.borrow_mut().resolved.insert(module, resolved.clone());
+        let oracle =
+            ProjectOracle { project: self, summaries, functions, module, resolved: resolved.clone(), cache: &cache };
         let mut out = unit.parse_diagnostics.clone();
         for function in &unit.lowered.functions {
-            for report in check(function, &resolved, self.knowledge) {
+            for report in checker::check_function(&function.ir, &oracle) {
                 let Some(found) = &resolved[report.site as usize] else { continue };
                 let finding = rules::SiteFinding {
                     report: &report,
@@ -234,17 +269,113 @@ fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Opt
     Some(Resolved { resource, callee, origin: None })
 }
 
-/// Runs the checker over one function with the resolved sites.
-fn check(function: &LoweredFunction, resolved: &[Option<Resolved>], knowledge: &Knowledge) -> Vec<SiteReport> {
-    let behaviour = |site: u32| {
-        let found = resolved.get(site as usize)?.as_ref()?;
-        let context_exit = match knowledge.resources[found.resource].context_manager {
-            ContextManager::TransactionOnly => ContextExit::EndsTransaction,
-            ContextManager::None => ContextExit::None,
-            cm if cm.closes() => ContextExit::Closes,
-            _ => ContextExit::None,
-        };
-        Some(SiteBehaviour { context_exit })
+/// What a site opens, as the checker needs it.
+fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledge) -> Option<SiteBehaviour> {
+    let found = resolved.get(site as usize)?.as_ref()?;
+    let context_exit = match knowledge.resources[found.resource].context_manager {
+        ContextManager::TransactionOnly => ContextExit::EndsTransaction,
+        ContextManager::None => ContextExit::None,
+        cm if cm.closes() => ContextExit::Closes,
+        _ => ContextExit::None,
     };
-    checker::check_function(&function.ir, &behaviour)
+    Some(SiteBehaviour { context_exit })
+}
+
+/// Runs the checker over one function with the resolved sites; every argument is borrowed
+/// (used while summaries settle).
+fn check(function: &LoweredFunction, resolved: &[Option<Resolved>], knowledge: &Knowledge) -> Vec<SiteReport> {
+    let oracle = SitesOnly(|site| site_behaviour(resolved, site, knowledge));
+    checker::check_function(&function.ir, &oracle)
+}
+
+/// A function by (module index, function index).
+type FunctionRef = (usize, usize);
+
+/// What the checker of one module asks: its sites, and what the project's functions do with
+/// the arguments they are given (computed on demand, per thread, so results do not depend on
+/// which thread checks what).
+struct ProjectOracle<'p> {
+    project: &'p Project<'p>,
+    summaries: &'p HashMap<String, Summary>,
+    functions: &'p HashMap<String, FunctionRef>,
+    module: usize,
+    resolved: Rc<Vec<Option<Resolved>>>,
+    cache: &'p RefCell<EffectCache>,
+}
+
+#[derive(Default)]
+struct EffectCache {
+    resolved: HashMap<usize, Rc<Vec<Option<Resolved>>>>,
+    effects: HashMap<(FunctionRef, usize), ArgumentEffect>,
+    in_progress: HashSet<(FunctionRef, usize)>,
+    /// A cycle was met while computing the current effect: do not keep the result.
+    provisional: bool,
+}
+
+impl ProjectOracle<'_> {
+    fn resolved_of(&self, module: usize) -> Rc<Vec<Option<Resolved>>> {
+        if let Some(found) = self.cache.borrow().resolved.get(&module) {
+            return found.clone();
+        }
+        let resolver = Resolver { knowledge: self.project.knowledge, summaries: self.summaries };
+        let resolved = Rc::new(resolve_sites(&self.project.modules[module].lowered, &resolver));
+        self.cache.borrow_mut().resolved.insert(module, resolved.clone());
+        resolved
+    }
+
+    fn effect(&self, function: FunctionRef, param: usize) -> ArgumentEffect {
+        let key = (function, param);
+        if let Some(effect) = self.cache.borrow().effects.get(&key) {
+            return *effect;
+        }
+        if !self.cache.borrow_mut().in_progress.insert(key) {
+            // Recursion: assume a borrow, and keep nothing computed from the assumption.
+            self.cache.borrow_mut().provisional = true;
+            return ArgumentEffect::Borrow;
+        }
+        let outer_provisional = std::mem::take(&mut self.cache.borrow_mut().provisional);
+        let (module, index) = function;
+        let lowered = &self.project.modules[module].lowered.functions[index];
+        let inner = ProjectOracle {
+            project: self.project,
+            summaries: self.summaries,
+            functions: self.functions,
+            module,
+            resolved: self.resolved_of(module),
+            cache: self.cache,
+        };
+        let effect = checker::parameter_effect(&lowered.ir, lowered.params[param].var, &inner);
+        let mut cache = self.cache.borrow_mut();
+        cache.in_progress.remove(&key);
+        if !cache.provisional {
+            cache.effects.insert(key, effect);
+        }
+        cache.provisional |= outer_provisional;
+        effect
+    }
+}
+
+impl Oracle for ProjectOracle<'_> {
+    fn site(&self, site: u32) -> Option<SiteBehaviour> {
+        site_behaviour(&self.resolved, site, self.project.knowledge)
+    }
+
+    fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {
+        let unit = &self.project.modules[self.module];
+        let Some(site) = unit.lowered.sites.get(call as usize) else { return ArgumentEffect::Borrow };
+        let resolver = Resolver { knowledge: self.project.knowledge, summaries: self.summaries };
+        let Some(called) = resolver.callee(&site.callee) else { return ArgumentEffect::Borrow };
+        // A class of the project: what its `__init__` does.
+        let function = self.functions.get(&called).or_else(|| self.functions.get(&format!("{called}.__init__")));
+        let Some(&function) = function else { return ArgumentEffect::Borrow };
+        let params = &self.project.modules[function.0].lowered.functions[function.1].params;
+        let index = match arg {
+            Arg::Position(n) => params.iter().position(|p| p.positional).map(|first| first + *n as usize),
+            Arg::Keyword(name) => params.iter().position(|p| &p.name == name),
+        };
+        match index.filter(|&i| i < params.len() && (matches!(arg, Arg::Keyword(_)) || params[i].positional)) {
+            Some(i) => self.effect(function, i),
+            None => ArgumentEffect::Borrow,
+        }
+    }
 }
