@@ -368,7 +368,12 @@ impl Oracle for ProjectOracle<'_> {
         // A class of the project: what its `__init__` does.
         let function = self.functions.get(&called).or_else(|| self.functions.get(&format!("{called}.__init__")));
         let Some(&function) = function else { return ArgumentEffect::Borrow };
-        let params = &self.project.modules[function.0].lowered.functions[function.1].params;
+        let callee = &self.project.modules[function.0].lowered.functions[function.1];
+        if callee.is_abstract {
+            // An override decides; it may well keep what it is given.
+            return ArgumentEffect::Take;
+        }
+        let params = &callee.params;
         let index = match arg {
             Arg::Position(n) => params.iter().position(|p| p.positional).map(|first| first + *n as usize),
             Arg::Keyword(name) => params.iter().position(|p| &p.name == name),
