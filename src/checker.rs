@@ -172,6 +172,7 @@ fn check_site(
 ) -> SiteReport {
     let mut walker = SiteWalker {
         site,
+        owner: None,
         behaviour,
         oracle,
         report: SiteReport {
@@ -325,6 +326,8 @@ const MAX_LOOP_ROUNDS: usize = 64;
 
 struct SiteWalker<'o> {
     site: SiteId,
+    /// The resource the site's resource comes from: closing it releases this one too.
+    owner: Option<Var>,
     behaviour: SiteBehaviour,
     oracle: &'o dyn Oracle,
     report: SiteReport,
@@ -372,7 +375,10 @@ impl SiteWalker<'_> {
 
     fn stmt(&mut self, stmt: &Stmt, entry: States) -> Flow {
         match stmt {
-            Stmt::Open { site, target, span } => {
+            Stmt::Open { site, target, owner, span } => {
+                if *site == self.site {
+                    self.owner = *owner;
+                }
                 Flow { normal: self.open(*site, *target, *span, entry), ..Flow::default() }
             }
             Stmt::Close { var, .. } => Flow { normal: self.close(*var, entry), ..Flow::default() },
@@ -434,8 +440,9 @@ impl SiteWalker<'_> {
     }
 
     fn close(&mut self, var: Var, entry: States) -> States {
+        let owner = self.owner == Some(var);
         entry.map(|state, trace| {
-            if state.holds(var) {
+            if state.holds(var) || (owner && state.is_open()) {
                 self.report.closed = true;
                 Some((PathState::done(), trace))
             } else {
@@ -445,10 +452,12 @@ impl SiteWalker<'_> {
     }
 
     fn hand_off(&mut self, var: Var, how: HandOffHow, entry: States) -> States {
+        let owner = self.owner == Some(var);
         entry.map(|state, trace| {
-            if state.holds(var) {
+            if state.holds(var) || (owner && state.is_open()) {
                 self.report.handed_off.get_or_insert(how);
-                self.report.returned |= how == HandOffHow::Return;
+                // Only the resource itself being returned makes the function its factory.
+                self.report.returned |= how == HandOffHow::Return && state.holds(var);
                 Some((PathState::done(), trace))
             } else {
                 Some((state, trace))

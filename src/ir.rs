@@ -83,11 +83,9 @@ pub enum Arg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stmt {
     /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
-    Open {
-        site: SiteId,
-        target: Option<Var>,
-        span: Span,
-    },
+    /// `owner` is the resource it comes from (`pool` in `pool.acquire()`): closing or handing
+    /// off the owner releases it too.
+    Open { site: SiteId, target: Option<Var>, owner: Option<Var>, span: Span },
     /// `x.close()` and its equivalents.
     Close {
         var: Var,

@@ -50,6 +50,12 @@ const STORING_METHODS: &[&str] = &[
     "set_result",
 ];
 
+/// Functions that store an argument on an object: `setattr(obj, "conn", conn)`.
+const STORING_FUNCTIONS: &[&str] = &["setattr"];
+
+/// The builtin functions a resource can be given to (the others are not worth a site).
+const BUILTINS: &[&str] = &["open", "setattr", "print", "repr", "str", "iter", "next", "id", "isinstance", "len"];
+
 /// Calls that take a resource (or its close method) and see to its closing.
 const REGISTERING_FUNCTIONS: &[&str] =
     &["contextlib.closing", "contextlib.aclosing", "atexit.register", "weakref.finalize", "functools.partial"];
@@ -612,7 +618,7 @@ struct FnLowerer<'a, 's> {
     nested: Vec<Node<'s>>,
     depth: usize,
     too_deep: bool,
-    /// How many `except` handlers the current statement is in.
+    /// How many `except`/`finally` clauses the current statement is in.
     handler_depth: usize,
 }
 
@@ -935,9 +941,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
         out.extend(effects);
     }
 
-    /// A point where an exception can leave. Inside an `except` handler none is recorded: an
-    /// exception raised while handling another is not what CL103 is about, and counting it
-    /// would report every `log.error(...)` before a close (an explicit `raise` still counts).
+    /// A point where an exception can leave. Inside cleanup code (an `except` or `finally`
+    /// clause) none is recorded: an exception raised while cleaning up is not what CL103 is
+    /// about, and counting it would report every `log.error(...)` before a close (an explicit
+    /// `raise` still counts).
     fn raise_point(&self, at: Span, out: &mut Block) {
         if self.handler_depth == 0 {
             out.push(Stmt::MayRaise { span: at });
@@ -1174,6 +1181,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 let var = self.known_var(text(condition, self.src))?;
                 Some(NullTest { var, none_branch: 1 })
             }
+            // `if conn.closed:` — on that branch it is not open either.
+            "attribute" => match attribute_chain(condition, self.src)?.as_slice() {
+                [name, "closed"] => Some(NullTest { var: self.known_var(name)?, none_branch: 0 }),
+                _ => None,
+            },
             "not_operator" => {
                 let inner = self.null_test(condition.child_by_field_name("argument")?)?;
                 Some(NullTest { var: inner.var, none_branch: 1 - inner.none_branch })
@@ -1277,7 +1289,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 "finally_clause" => {
                     if let Some(block) = named_children(clause).into_iter().find(|c| c.kind() == "block") {
+                        self.handler_depth += 1;
                         finally = self.block(block);
+                        self.handler_depth -= 1;
                     }
                 }
                 _ => {}
@@ -1751,8 +1765,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified.as_str()) {
             Role::Register
         } else if self.scope.handoff_functions.contains(qualified.as_str())
+            || STORING_FUNCTIONS.contains(&qualified.as_str())
             || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.handoff_functions.contains(m))
             || last_segment.starts_with(|c: char| c.is_ascii_uppercase())
+            || is_factory_name(last_segment)
         {
             // Constructors and containers keep what they are given.
             Role::Store
@@ -1853,11 +1869,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.local_syms.insert(var, callee.call());
                 self.field_aliases.remove(&var);
                 self.resource_names.insert(var);
-                out.push(Stmt::Open { site, target: Some(var), span: at });
+                let owner = self.receiver_var(call);
+                out.push(Stmt::Open { site, target: Some(var), owner, span: at });
                 true
             }
             Role::Receiver => {
-                out.push(Stmt::Open { site, target: None, span: at });
+                out.push(Stmt::Open { site, target: None, owner: None, span: at });
                 false
             }
             Role::Discard => {
@@ -1865,13 +1882,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // (`with pytest.raises(...): sqlite3.connect(bad)`), or a process started and
                 // left to run: not reported.
                 let temp = self.temp();
-                out.push(Stmt::Open { site, target: Some(temp), span: at });
+                out.push(Stmt::Open { site, target: Some(temp), owner: None, span: at });
                 out.push(Stmt::HandOff { var: temp, how: HandOffHow::Store, span: at });
                 false
             }
             Role::Return | Role::Yield | Role::Store | Role::Register | Role::Argument | Role::Other => {
                 let temp = self.temp();
-                out.push(Stmt::Open { site, target: Some(temp), span: at });
+                out.push(Stmt::Open { site, target: Some(temp), owner: None, span: at });
                 match role {
                     Role::Return => out.push(Stmt::HandOff { var: temp, how: HandOffHow::Return, span: at }),
                     Role::Yield => self.yielded(temp, at, out),
@@ -1880,6 +1897,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 false
             }
         }
+    }
+
+    /// The local a method call is made on (`pool` in `pool.acquire()`): what it opens is
+    /// released with it.
+    fn receiver_var(&self, call: Node) -> Option<Var> {
+        let receiver = call.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
+        let object = receiver.child_by_field_name("object").filter(|o| o.kind() == "identifier")?;
+        self.known_var(text(object, self.src))
     }
 
     /// What a callee is: a local's value, a field or method of `self`, a nested def, or a
@@ -1924,6 +1949,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Some(sym) => Some(sym),
             // A method of something unknown (a global set elsewhere, a builtin).
             None if !rest.is_empty() => Some(attach(Sym::Unknown)),
+            // A builtin function: `open(fd)` takes a raw descriptor over.
+            None if BUILTINS.contains(root) => Some(Sym::name(*root)),
             None => None,
         }
     }
@@ -1948,6 +1975,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
             _ => None,
         }
     }
+}
+
+/// `connection_factory`, `protocol_class`: a callable that makes objects, which keep what they
+/// are given, like a constructor.
+fn is_factory_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("factory") || lower.ends_with("_class") || lower.ends_with("_cls")
 }
 
 /// A body that only says "an override does this": docstring, `pass`, `...`,

@@ -44,10 +44,6 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
             format!("{what} is never closed: it is still open when `{function_name}` ends"),
         ),
     };
-    diagnostic = diagnostic.with_help(format!(
-        "open it as {} or call `{name}.{}()` in a `finally` block",
-        finding.with_rewrite(),
-        resource.close.first().map(String::as_str).unwrap_or("close")
-    ));
+    diagnostic = diagnostic.with_help(finding.fix_suggestion());
     Some(finding.with_origin(diagnostic))
 }

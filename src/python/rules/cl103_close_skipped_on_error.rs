@@ -22,6 +22,6 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
         format!("{} is closed only when no exception is raised", finding.what()),
     )
     .with_label(leak.raised_at, format!("if this raises, `{name}` is never closed"))
-    .with_help(format!("open it as {}, or close it in a `finally` block", finding.with_rewrite()));
+    .with_help(finding.fix_suggestion());
     Some(finding.with_origin(diagnostic))
 }

@@ -11,7 +11,7 @@ mod cl106_discarded_resource;
 
 use crate::checker::SiteReport;
 use crate::diagnostic::Diagnostic;
-use crate::python::knowledge::{Knowledge, Resource, Severity};
+use crate::python::knowledge::{Knowledge, Resource, Returns, Severity};
 use crate::python::lower::{LoweredFunction, LoweredModule, Site};
 use crate::python::symbols::Resolved;
 
@@ -72,6 +72,25 @@ impl SiteFinding<'_> {
             format!("`with {call} as {name}:`")
         } else {
             format!("`with closing({call}) as {name}:` (and `from contextlib import closing`)")
+        }
+    }
+
+    /// How to close it: `conn.close()`, or `os.close(fd)` for a raw handle.
+    pub fn close_call(&self) -> String {
+        let name = self.name();
+        match self.resource.close.first() {
+            Some(close) if close.contains('.') => format!("{close}({name})"),
+            Some(close) => format!("{name}.{close}()"),
+            None => format!("{name}.close()"),
+        }
+    }
+
+    /// The fix to suggest: a `with` where the value is the resource itself, else a `finally`.
+    pub fn fix_suggestion(&self) -> String {
+        if self.resource.returns == Returns::Object {
+            format!("open it as {} or call `{}` in a `finally` block", self.with_rewrite(), self.close_call())
+        } else {
+            format!("call `{}` in a `finally` block", self.close_call())
         }
     }
 }
