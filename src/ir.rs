@@ -85,7 +85,12 @@ pub enum Stmt {
     /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
     /// `owner` is the resource it comes from (`pool` in `pool.acquire()`): closing or handing
     /// off the owner releases it too.
-    Open { site: SiteId, target: Option<Var>, owner: Option<Var>, span: Span },
+    Open {
+        site: SiteId,
+        target: Option<Var>,
+        owner: Option<Var>,
+        span: Span,
+    },
     /// `x.close()` and its equivalents.
     Close {
         var: Var,

@@ -16,7 +16,7 @@ use tree_sitter::Node;
 
 use super::knowledge::{Knowledge, Returns};
 use super::names::Imports;
-use super::symbols::{Resolver, Sym};
+use super::symbols::{Hierarchy, Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
@@ -146,6 +146,9 @@ pub struct ClassFacts {
     pub has_external_base: bool,
     /// Names of base classes defined in this module.
     pub local_bases: Vec<String>,
+    /// Qualified names of every base class that could be resolved (through imports too), for
+    /// finding inherited methods.
+    pub bases: Vec<String>,
     pub field_opens: Vec<FieldOpen>,
     /// Fields some method closes, or hands to `closing`/`ExitStack`/`atexit`.
     pub closed_fields: HashSet<String>,
@@ -504,6 +507,11 @@ fn queue_definition<'t>(
                         continue;
                     }
                     let base_text = text(base, src);
+                    if let Some(parts) = attribute_chain(base, src)
+                        && let Some(Sym::Name(qualified)) = scope.global_sym(&parts)
+                    {
+                        facts.bases.push(qualified);
+                    }
                     if scope.definitions.contains(base_text) {
                         facts.local_bases.push(format!("{}.{base_text}", scope.module));
                     } else if !matches!(base_text, "object" | "Exception" | "BaseException") {
@@ -802,7 +810,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `contextlib.closing` and `os.close`), before the project is known.
     fn resolve_now(&self, sym: &Sym) -> Option<String> {
         let no_summaries = HashMap::new();
-        Resolver { knowledge: self.scope.knowledge, summaries: &no_summaries }.callee(sym)
+        let no_classes = Hierarchy::default();
+        Resolver { knowledge: self.scope.knowledge, summaries: &no_summaries, hierarchy: &no_classes }.callee(sym)
     }
 
     /// `self.field` (or `cls.field`), when `node` is exactly that.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::knowledge::{ContextManager, Knowledge, ResourceId};
 use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
 use super::rules;
-use super::symbols::{FactoryOrigin, Resolved, Resolver, Summary};
+use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary};
 use super::syntax;
 use crate::ModuleInfo;
 use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport, SitesOnly};
@@ -74,14 +74,19 @@ fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
 pub struct Project<'k> {
     pub knowledge: &'k Knowledge,
     pub modules: Vec<ModuleUnit>,
+    /// The base classes of every class of the modules.
+    pub hierarchy: Hierarchy,
 }
 
 impl<'k> Project<'k> {
     pub fn new(knowledge: &'k Knowledge) -> Self {
-        Project { knowledge, modules: Vec::new() }
+        Project { knowledge, modules: Vec::new(), hierarchy: Hierarchy::default() }
     }
 
     pub fn add(&mut self, unit: ModuleUnit) {
+        for class in &unit.lowered.classes {
+            self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
+        }
         self.modules.push(unit);
     }
 
@@ -109,7 +114,8 @@ impl<'k> Project<'k> {
                 if candidates.is_empty() {
                     continue;
                 }
-                let resolver = Resolver { knowledge: self.knowledge, summaries: &summaries };
+                let resolver =
+                    Resolver { knowledge: self.knowledge, summaries: &summaries, hierarchy: &self.hierarchy };
                 let resolved = resolve_sites(&unit.lowered, &resolver);
                 let updates: Vec<(&str, Option<Summary>)> = candidates
                     .into_iter()
@@ -181,7 +187,7 @@ impl<'k> Project<'k> {
         functions: &HashMap<String, FunctionRef>,
     ) -> Vec<Diagnostic> {
         let unit = &self.modules[module];
-        let resolver = Resolver { knowledge: self.knowledge, summaries };
+        let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         let resolved = Rc::new(resolve_sites(&unit.lowered, &resolver));
         let cache = RefCell::new(EffectCache::default());
         cache.borrow_mut().resolved.insert(module, resolved.clone());
@@ -209,7 +215,7 @@ impl<'k> Project<'k> {
 
     /// Every resource some site of the project opens.
     pub fn resolved_resources(&self, summaries: &HashMap<String, Summary>) -> Vec<ResourceId> {
-        let resolver = Resolver { knowledge: self.knowledge, summaries };
+        let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         self.modules
             .iter()
             .flat_map(|unit| resolve_sites(&unit.lowered, &resolver))
@@ -317,7 +323,11 @@ impl ProjectOracle<'_> {
         if let Some(found) = self.cache.borrow().resolved.get(&module) {
             return found.clone();
         }
-        let resolver = Resolver { knowledge: self.project.knowledge, summaries: self.summaries };
+        let resolver = Resolver {
+            knowledge: self.project.knowledge,
+            summaries: self.summaries,
+            hierarchy: &self.project.hierarchy,
+        };
         let resolved = Rc::new(resolve_sites(&self.project.modules[module].lowered, &resolver));
         self.cache.borrow_mut().resolved.insert(module, resolved.clone());
         resolved
@@ -363,10 +373,19 @@ impl Oracle for ProjectOracle<'_> {
     fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {
         let unit = &self.project.modules[self.module];
         let Some(site) = unit.lowered.sites.get(call as usize) else { return ArgumentEffect::Borrow };
-        let resolver = Resolver { knowledge: self.project.knowledge, summaries: self.summaries };
+        let resolver = Resolver {
+            knowledge: self.project.knowledge,
+            summaries: self.summaries,
+            hierarchy: &self.project.hierarchy,
+        };
         let Some(called) = resolver.callee(&site.callee) else { return ArgumentEffect::Borrow };
         // A class of the project: what its `__init__` does.
-        let function = self.functions.get(&called).or_else(|| self.functions.get(&format!("{called}.__init__")));
+        // An inherited method, or a class of the project (what its `__init__` does).
+        let hierarchy = &self.project.hierarchy;
+        let function = hierarchy
+            .find(&called, |name| self.functions.contains_key(name))
+            .or_else(|| hierarchy.find(&format!("{called}.__init__"), |name| self.functions.contains_key(name)))
+            .and_then(|name| self.functions.get(&name));
         let Some(&function) = function else { return ArgumentEffect::Borrow };
         let callee = &self.project.modules[function.0].lowered.functions[function.1];
         if callee.is_abstract {

@@ -86,9 +86,47 @@ const MAX_RESOLVE_DEPTH: usize = 16;
 pub struct Resolver<'a> {
     pub knowledge: &'a Knowledge,
     pub summaries: &'a HashMap<String, Summary>,
+    /// The base classes of each class of the project, for inherited methods.
+    pub hierarchy: &'a Hierarchy,
+}
+
+/// Class → its base classes, by qualified name.
+#[derive(Debug, Clone, Default)]
+pub struct Hierarchy {
+    pub bases: HashMap<String, Vec<String>>,
+}
+
+impl Hierarchy {
+    /// The first `Class.method` (for `qualified` = `Subclass.method`) found in the class or its
+    /// bases, breadth first, for which `exists` holds.
+    pub fn find(&self, qualified: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+        if exists(qualified) {
+            return Some(qualified.to_string());
+        }
+        let (class, method) = qualified.rsplit_once('.')?;
+        let mut queue: std::collections::VecDeque<&str> = self.bases.get(class)?.iter().map(String::as_str).collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(base) = queue.pop_front() {
+            if !seen.insert(base) || seen.len() > 64 {
+                continue;
+            }
+            let candidate = format!("{base}.{method}");
+            if exists(&candidate) {
+                return Some(candidate);
+            }
+            queue.extend(self.bases.get(base).into_iter().flatten().map(String::as_str));
+        }
+        None
+    }
 }
 
 impl Resolver<'_> {
+    /// The summary of a function, inherited methods included.
+    fn summary(&self, called: &str) -> Option<&Summary> {
+        let found = self.hierarchy.find(called, |name| self.summaries.contains_key(name))?;
+        self.summaries.get(&found)
+    }
+
     /// The qualified name of the function a callee symbol names.
     pub fn callee(&self, callee: &Sym) -> Option<String> {
         self.callee_at(callee, 0)
@@ -125,7 +163,7 @@ impl Resolver<'_> {
                 if let Some(type_name) = self.knowledge.type_of_call(&called) {
                     return Some(type_name.to_string());
                 }
-                match self.summaries.get(&called) {
+                match self.summary(&called) {
                     Some(Summary::Factory { resource, .. }) => {
                         let resource = &self.knowledge.resources[*resource];
                         Some(resource.type_name.clone().unwrap_or_else(|| resource.open[0].clone()))
@@ -144,7 +182,7 @@ impl Resolver<'_> {
         if let Some(resource) = self.knowledge.opener(&called) {
             return Some(Resolved { resource, callee: called, origin: None });
         }
-        match self.summaries.get(&called) {
+        match self.summary(&called) {
             Some(Summary::Factory { resource, origin }) => {
                 Some(Resolved { resource: *resource, callee: called, origin: Some(origin.clone()) })
             }
@@ -154,6 +192,6 @@ impl Resolver<'_> {
 
     /// Whether calling `callee` gives a `@contextmanager` context.
     pub fn is_context_manager_function(&self, callee: &Sym) -> bool {
-        self.callee(callee).is_some_and(|c| matches!(self.summaries.get(&c), Some(Summary::ContextManager)))
+        self.callee(callee).is_some_and(|c| matches!(self.summary(&c), Some(Summary::ContextManager)))
     }
 }
