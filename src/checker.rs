@@ -39,6 +39,10 @@ pub trait Oracle {
     fn site(&self, site: SiteId) -> Option<SiteBehaviour>;
     /// What the call at `call` does with the argument `arg`.
     fn argument(&self, call: SiteId, arg: &Arg) -> ArgumentEffect;
+    /// Whether calling `method` on a lazy resource of `site` makes it hold something.
+    fn activates(&self, _site: SiteId, _method: &str) -> bool {
+        false
+    }
 }
 
 /// An oracle from a site table only: every argument is borrowed.
@@ -58,6 +62,8 @@ impl<F: Fn(SiteId) -> Option<SiteBehaviour>> Oracle for SitesOnly<F> {
 pub struct SiteBehaviour {
     /// What leaving `with x:` does to the resource.
     pub context_exit: ContextExit,
+    /// It holds nothing until a method the oracle names is called (`HTTPConnection.request`).
+    pub lazy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +131,7 @@ pub const PARAMETER_SITE: SiteId = SiteId::MAX;
 /// What a function does with a resource it receives in `param`: closes it or keeps it on some
 /// path, or only borrows it.
 pub fn parameter_effect(func: &Function, param: Var, oracle: &dyn Oracle) -> ArgumentEffect {
-    let behaviour = SiteBehaviour { context_exit: ContextExit::Closes };
+    let behaviour = SiteBehaviour { context_exit: ContextExit::Closes, lazy: false };
     let report = check_site(func, PARAMETER_SITE, behaviour, oracle, Some(param));
     if report.handed_off.is_some() {
         ArgumentEffect::Take
@@ -210,6 +216,8 @@ fn check_site(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Status {
     Unopened,
+    /// Created, but holding nothing until its first real use (a lazily connecting client).
+    Dormant,
     Open,
     Done,
 }
@@ -233,11 +241,16 @@ impl PathState {
     fn done() -> Self {
         PathState { status: Status::Done, holders: Vec::new(), via_exception: false, guarded_by: None }
     }
+    /// Holding a resource that must be closed.
     fn is_open(&self) -> bool {
         self.status == Status::Open
     }
+    /// Created and not yet closed or handed off (open, or dormant).
+    fn is_live(&self) -> bool {
+        matches!(self.status, Status::Open | Status::Dormant)
+    }
     fn holds(&self, var: Var) -> bool {
-        self.is_open() && self.holders.binary_search(&var).is_ok()
+        self.is_live() && self.holders.binary_search(&var).is_ok()
     }
 }
 
@@ -384,6 +397,16 @@ impl SiteWalker<'_> {
             Stmt::Close { var, .. } => Flow { normal: self.close(*var, entry), ..Flow::default() },
             Stmt::HandOff { var, how, .. } => Flow { normal: self.hand_off(*var, *how, entry), ..Flow::default() },
             Stmt::Use { .. } | Stmt::Await { .. } => Flow { normal: entry, ..Flow::default() },
+            Stmt::MethodCall { var, method, .. } => {
+                let activates = self.behaviour.lazy && self.oracle.activates(self.site, method);
+                let normal = entry.map(|mut state, trace| {
+                    if activates && state.status == Status::Dormant && state.holds(*var) {
+                        state.status = Status::Open;
+                    }
+                    Some((state, trace))
+                });
+                Flow { normal, ..Flow::default() }
+            }
             Stmt::Pass { var, call, arg, .. } => {
                 let holds = entry.iter().any(|(s, _)| s.holds(*var));
                 let effect = if holds { self.oracle.argument(*call, arg) } else { ArgumentEffect::Borrow };
@@ -434,7 +457,8 @@ impl SiteWalker<'_> {
             if state.is_open() && state.guarded_by.is_none() && state.holders == [var] {
                 self.leak_if_open(&state, &trace, LeakExit::Overwritten(span));
             }
-            let fresh = PathState { status: Status::Open, holders: vec![var], via_exception: false, guarded_by: None };
+            let status = if self.behaviour.lazy { Status::Dormant } else { Status::Open };
+            let fresh = PathState { status, holders: vec![var], via_exception: false, guarded_by: None };
             Some((fresh, Trace::default()))
         })
     }
@@ -442,7 +466,7 @@ impl SiteWalker<'_> {
     fn close(&mut self, var: Var, entry: States) -> States {
         let owner = self.owner == Some(var);
         entry.map(|state, trace| {
-            if state.holds(var) || (owner && state.is_open()) {
+            if state.holds(var) || (owner && state.is_live()) {
                 self.report.closed = true;
                 Some((PathState::done(), trace))
             } else {
@@ -454,7 +478,7 @@ impl SiteWalker<'_> {
     fn hand_off(&mut self, var: Var, how: HandOffHow, entry: States) -> States {
         let owner = self.owner == Some(var);
         entry.map(|state, trace| {
-            if state.holds(var) || (owner && state.is_open()) {
+            if state.holds(var) || (owner && state.is_live()) {
                 self.report.handed_off.get_or_insert(how);
                 // Only the resource itself being returned makes the function its factory.
                 self.report.returned |= how == HandOffHow::Return && state.holds(var);
@@ -467,7 +491,7 @@ impl SiteWalker<'_> {
 
     fn assign(&mut self, dst: Var, src: Option<Var>, span: Span, entry: States) -> States {
         entry.map(|mut state, trace| {
-            if !state.is_open() {
+            if !state.is_live() {
                 return Some((state, trace));
             }
             let src_holds = src.is_some_and(|s| state.holds(s));
@@ -601,7 +625,7 @@ impl SiteWalker<'_> {
         let mut flow = self.block(body, entry);
         let mut release = |states: States| {
             states.map(|s, t| {
-                if s.is_open() && s.guarded_by == Some(guard_id) {
+                if s.is_live() && s.guarded_by == Some(guard_id) {
                     self.report.closed = true;
                     Some((PathState::done(), t))
                 } else {

@@ -106,6 +106,12 @@ pub enum Stmt {
         var: Var,
         span: Span,
     },
+    /// A method of the resource named by `var` is called (some resources open on first use).
+    MethodCall {
+        var: Var,
+        method: String,
+        span: Span,
+    },
     /// `var` is passed as an argument to the call at site `call`; what the callee does with it
     /// (borrow, close, keep) is for the frontend to say.
     Pass {

@@ -200,6 +200,17 @@ pub struct Resource {
     /// Calls that take ownership of it (`os.fdopen(fd)`).
     #[serde(default)]
     pub handoff: Vec<String>,
+    /// Methods of the object whose first use actually opens it (`HTTPConnection.request`):
+    /// until one is called, there is nothing to close.
+    #[serde(default)]
+    pub opens_on: Vec<String>,
+    /// Calls (or keyword arguments) that, given to the open, make it wrap the caller's object
+    /// instead of opening one (`zipfile.ZipFile(io.BytesIO(...))`, `tarfile.open(fileobj=f)`).
+    #[serde(default)]
+    pub borrowed_when: Vec<String>,
+    /// Methods that return the object itself (`Connection.execution_options`).
+    #[serde(default)]
+    pub returns_self: Vec<String>,
     /// For a method open (`Pool.getconn`): when the receiver's type is unknown, the method is
     /// still taken as this open if the receiver's name contains this word (and the file
     /// imports the library), or always with `"any"`.

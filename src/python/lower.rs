@@ -53,8 +53,33 @@ const STORING_METHODS: &[&str] = &[
 /// Functions that store an argument on an object: `setattr(obj, "conn", conn)`.
 const STORING_FUNCTIONS: &[&str] = &["setattr"];
 
+/// Conversions that cannot raise on plain arguments of the right type: not counted as able
+/// to raise (see rules/CL103.md).
+const PURE_FUNCTIONS: &[&str] = &[
+    "str",
+    "repr",
+    "id",
+    "len",
+    "isinstance",
+    "os.fspath",
+    "os.fsdecode",
+    "os.fsencode",
+    "pathlib.Path",
+    "weakref.ref",
+];
+
+/// Test-case methods that only register a cleanup for later.
+const CLEANUP_REGISTRATIONS: &[&str] = &["addCleanup", "addAsyncCleanup", "addClassCleanup"];
+
+/// `with` items whose body is expected to raise or runs against mocks: an open there is not
+/// a real resource (`with pytest.raises(...): sqlite3.connect(bad)`,
+/// `with mock.patch.object(mod, "connect"): ...`).
+const EXPECTING_CONTEXTS: &[&str] =
+    &["assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "raises", "patch", "object", "multiple"];
+
 /// The builtin functions a resource can be given to (the others are not worth a site).
-const BUILTINS: &[&str] = &["open", "setattr", "print", "repr", "str", "iter", "next", "id", "isinstance", "len"];
+const BUILTINS: &[&str] =
+    &["open", "setattr", "print", "repr", "str", "iter", "next", "id", "isinstance", "len", "super"];
 
 /// Calls that take a resource (or its close method) and see to its closing.
 const REGISTERING_FUNCTIONS: &[&str] =
@@ -101,6 +126,9 @@ pub struct Site {
     pub opened_in: OpenedIn,
     /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
     pub receiver: Option<String>,
+    /// What the call is given, as far as the knowledge cares: the qualified callees of call
+    /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`).
+    pub argument_hints: Vec<String>,
     /// One-based line of the call.
     pub line: usize,
 }
@@ -120,6 +148,8 @@ pub struct LoweredFunction {
     /// Its body only raises `NotImplementedError` (or is `pass`/`...`), or it is an
     /// `@abstractmethod`: what it does with its arguments is up to an override.
     pub is_abstract: bool,
+    /// Test code: a test, a fixture, a method of a test class, or anything in a test file.
+    pub is_test: bool,
 }
 
 /// A parameter of a function.
@@ -154,6 +184,9 @@ pub struct ClassFacts {
     pub closed_fields: HashSet<String>,
     /// Fields some method gives away (returns, stores elsewhere): someone else may close them.
     pub exposed_fields: HashSet<String>,
+    /// Fields passed to a call (`self._cleanup(self.__pipe)`): what the callee does with them
+    /// is known once the project is.
+    pub field_passes: Vec<(String, SiteId, Arg)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -182,6 +215,8 @@ struct ModuleScope<'a> {
     /// Method names that open something from their receiver (`cursor`, `execute`): a kept
     /// result keeps the receiver reachable.
     opener_methods: HashSet<&'a str>,
+    /// Methods that return their receiver (`Connection.execution_options`).
+    returns_self_methods: HashSet<&'a str>,
 }
 
 impl ModuleScope<'_> {
@@ -213,7 +248,13 @@ struct ClassScope {
 }
 
 /// Lowers every function of a parsed module.
-pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, module: ModuleInfo) -> LoweredModule {
+pub fn lower_module<'t>(
+    root: Node<'t>,
+    src: &'t str,
+    knowledge: &Knowledge,
+    module: ModuleInfo,
+    test_file: bool,
+) -> LoweredModule {
     let mut imports = Imports::default();
     collect_imports(root, src, module.package, knowledge, &mut imports, 0);
     let mut scope = ModuleScope {
@@ -227,6 +268,7 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
         handoff_functions: HashSet::new(),
         pool_close_methods: HashSet::new(),
         opener_methods: HashSet::new(),
+        returns_self_methods: HashSet::new(),
     };
     for resource in &knowledge.resources {
         for close in &resource.close {
@@ -237,6 +279,7 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
             }
         }
         scope.handoff_functions.extend(resource.handoff.iter().map(String::as_str));
+        scope.returns_self_methods.extend(resource.returns_self.iter().map(String::as_str));
         if resource.is_pool_checkout() {
             scope.pool_close_methods.extend(resource.close.iter().map(String::as_str));
         }
@@ -255,7 +298,11 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
     while let Some(job) = pending.pop() {
         let class = job.class.clone();
         let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, class.as_ref(), job.locals);
-        let lowered = lowerer.function(job.node, &job.prefix, job.is_method);
+        let lowered = lowerer.function(job.node, &job.prefix, job.is_method).map(|mut function| {
+            let class_name = class.as_ref().map(|c| c.qualified.rsplit('.').next().unwrap_or_default());
+            function.is_test |= test_file || class_name.is_some_and(is_test_class);
+            function
+        });
         let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
         let nested_locals = lowerer.local_definitions.clone();
@@ -265,6 +312,7 @@ pub fn lower_module<'t>(root: Node<'t>, src: &'t str, knowledge: &Knowledge, mod
             target.closed_fields.extend(facts.closed_fields);
             target.exposed_fields.extend(facts.exposed_fields);
             target.field_opens.extend(facts.field_opens);
+            target.field_passes.extend(facts.field_passes);
         }
         if let Some(function) = lowered {
             let prefix = function.qualified.clone();
@@ -595,6 +643,7 @@ struct FieldFacts {
     field_opens: Vec<FieldOpen>,
     closed_fields: HashSet<String>,
     exposed_fields: HashSet<String>,
+    field_passes: Vec<(String, SiteId, Arg)>,
 }
 
 struct FnLowerer<'a, 's> {
@@ -610,7 +659,7 @@ struct FnLowerer<'a, 's> {
     /// Nested `def`s visible by name, with their qualified names.
     local_definitions: HashMap<String, String>,
     /// Locals that hold a field of `self` (`conn = self.conn`).
-    field_aliases: HashMap<Var, String>,
+    field_aliases: HashMap<Var, Vec<String>>,
     /// Names declared `global` or `nonlocal`: binding one stores the value outside.
     outer_names: HashSet<String>,
     /// Names bound by a call in this function; setting their attributes is not counted as able
@@ -628,6 +677,8 @@ struct FnLowerer<'a, 's> {
     too_deep: bool,
     /// How many `except`/`finally` clauses the current statement is in.
     handler_depth: usize,
+    /// How many `with pytest.raises(...)`/`with mock.patch(...)` blocks it is in.
+    expecting_depth: usize,
 }
 
 impl<'a, 's> FnLowerer<'a, 's> {
@@ -660,6 +711,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             depth: 0,
             too_deep: false,
             handler_depth: 0,
+            expecting_depth: 0,
         }
     }
 
@@ -695,6 +747,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             return None;
         }
         let var_count = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
+        let is_test = self.kind == FunctionKind::Fixture || name.starts_with("test");
         Some(LoweredFunction {
             ir: Function { name, span: Span::new(inner.start_byte(), header_end), body: ir_body, var_count },
             kind: self.kind,
@@ -703,6 +756,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             returns_value: self.returns_value,
             params,
             is_abstract: is_abstract(&decorators, body, self.src),
+            is_test,
         })
     }
 
@@ -858,8 +912,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     match expr.kind() {
                         "assignment" => self.assignment(expr, &mut effects),
                         "augmented_assignment" => {
+                            // `conns += [conn]` keeps what it adds.
                             if let Some(right) = expr.child_by_field_name("right") {
-                                self.value(right, Role::Other, &mut effects);
+                                self.value(right, Role::Store, &mut effects);
                             }
                         }
                         "string" | "concatenated_string" => {}
@@ -979,7 +1034,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 };
                 let simple_right = is_plain_literal(right) || right.kind() == "identifier";
                 match left.kind() {
-                    "identifier" | "pattern_list" | "tuple_pattern" => !simple_right,
+                    // `f = p.stdout`: reading an attribute of a name.
+                    "identifier" | "pattern_list" | "tuple_pattern" => {
+                        !(simple_right || attribute_chain(right, self.src).is_some() || self.is_pure_call(right))
+                    }
                     "attribute" => {
                         let on_resource = left
                             .child_by_field_name("object")
@@ -992,7 +1050,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     _ => true,
                 }
             }
-            "call" => !self.is_close_call(node),
+            "call" => !self.is_close_call(node) && !self.is_pure_call(node),
             // `yield` raises where the consumer throws in; `yield_` says so itself.
             "yield" => named_children(node).into_iter().next().is_some_and(|inner| self.can_raise(inner)),
             // Awaiting a close is a close.
@@ -1001,6 +1059,32 @@ impl<'a, 's> FnLowerer<'a, 's> {
             "comparison_operator" => !is_null_comparison(node, self.src),
             _ => !is_plain_literal(node),
         }
+    }
+
+    /// A call of a pure conversion on plain arguments (`Path(name)`, `os.fsdecode(path)`,
+    /// `weakref.ref(conn)`), or registering a test cleanup (`self.addCleanup(f.close)`).
+    fn is_pure_call(&self, call: Node) -> bool {
+        if call.kind() != "call" {
+            return false;
+        }
+        let Some(function) = call.child_by_field_name("function") else { return false };
+        let plain =
+            |n: &Node| is_plain_literal(*n) || n.kind() == "identifier" || attribute_chain(*n, self.src).is_some();
+        let args_plain = call.child_by_field_name("arguments").is_none_or(|a| {
+            named_children(a).into_iter().all(|n| plain(&n) || (n.kind() == "call" && self.is_pure_call(n)))
+        });
+        if !args_plain {
+            return false;
+        }
+        if function.kind() == "attribute"
+            && function
+                .child_by_field_name("attribute")
+                .is_some_and(|a| CLEANUP_REGISTRATIONS.contains(&text(a, self.src)))
+        {
+            return true;
+        }
+        let qualified = self.resolve_callee(function).and_then(|c| self.resolve_now(&c)).unwrap_or_default();
+        PURE_FUNCTIONS.contains(&qualified.as_str())
     }
 
     /// `x.close()` or `pool.putconn(x)` with plain arguments: closing another resource is not
@@ -1040,6 +1124,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             "pattern_list" | "tuple_pattern" | "list_pattern" => self.unpacking(left, right, out),
             _ => {
+                // `conn.sock = FakeSocket(...)`: the client now wraps something else.
+                if let Some(["sock" | "_sock" | "socket"]) =
+                    left.child_by_field_name("attribute").map(|a| [text(a, self.src)]).as_ref().map(|a| a.as_slice())
+                    && let Some(object) = left.child_by_field_name("object").filter(|o| o.kind() == "identifier")
+                    && let Some(var) = self.known_var(text(object, self.src))
+                {
+                    out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: span(left) });
+                }
                 // `self.conn = ...`, `cache[key] = ...`: the value is kept outside the function.
                 self.last_site = None;
                 self.value(right, Role::Store, out);
@@ -1237,6 +1329,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn for_statement(&mut self, node: Node<'s>, out: &mut Block) {
+        // `for s in [self._server, *self._socks]: s.close()` closes the fields listed.
+        if let (Some(iterable), Some(target)) = (node.child_by_field_name("right"), node.child_by_field_name("left"))
+            && matches!(peel(iterable).kind(), "list" | "tuple")
+            && target.kind() == "identifier"
+        {
+            let fields: Vec<String> = named_children(peel(iterable))
+                .into_iter()
+                .map(|e| if e.kind() == "list_splat" { named_children(e).into_iter().next().unwrap_or(e) } else { e })
+                .filter_map(|e| self.self_field(e))
+                .collect();
+            if !fields.is_empty() {
+                let var = self.var(text(target, self.src));
+                self.field_aliases.insert(var, fields);
+            }
+        }
         if let Some(iterable) = node.child_by_field_name("right") {
             self.may_raise(iterable, out);
             self.value(iterable, Role::Other, out);
@@ -1343,19 +1450,34 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .unwrap_or_default();
         let with_span = span(node);
         let mut prepared = Vec::new();
-        for item in items {
+        for &item in &items {
             let mut setup = Block::new();
             let with_item = self.with_item(item, &mut setup);
             prepared.push((setup, with_item));
         }
         // The body comes after the items, so the names and types they bind are known in it.
+        let expecting = items.iter().any(|item| self.is_expecting_context(*item));
+        self.expecting_depth += usize::from(expecting);
         let body = node.child_by_field_name("body").map(|b| self.block(b)).unwrap_or_default();
+        self.expecting_depth -= usize::from(expecting);
         let mut inner = body;
         for (mut setup, with_item) in prepared.into_iter().rev() {
             setup.push(Stmt::With { items: with_item.into_iter().collect(), body: inner, span: with_span });
             inner = setup;
         }
         out.extend(inner);
+    }
+
+    /// `with pytest.raises(...)`, `with self.assertRaises(...)`, `with mock.patch(...)`.
+    fn is_expecting_context(&self, item: Node) -> bool {
+        let Some(value) = item.child_by_field_name("value") else { return false };
+        let expr = if value.kind() == "as_pattern" { named_children(value).into_iter().next() } else { Some(value) };
+        let Some(call) = expr.map(peel).filter(|e| e.kind() == "call") else { return false };
+        let Some(parts) = call.child_by_field_name("function").and_then(|f| attribute_chain(f, self.src)) else {
+            return false;
+        };
+        let last = parts.last().copied().unwrap_or_default();
+        EXPECTING_CONTEXTS.contains(&last) && (last != "object" || parts.contains(&"patch")) || parts.contains(&"patch")
     }
 
     /// Lowers the expression of one `with` item into `setup` and says what the `with` holds.
@@ -1404,12 +1526,27 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// an open or a local name.
     fn held_value(
         &mut self,
-        expr: Node<'s>,
+        mut expr: Node<'s>,
         alias: Option<Var>,
         opened_in: OpenedIn,
         setup: &mut Block,
     ) -> Option<Var> {
-        let expr = peel(expr);
+        expr = peel(expr);
+        // `with engine.connect().execution_options(...) as conn:` holds the connection.
+        while expr.kind() == "call"
+            && let Some(function) = expr.child_by_field_name("function").filter(|f| f.kind() == "attribute")
+            && function
+                .child_by_field_name("attribute")
+                .is_some_and(|m| self.scope.returns_self_methods.contains(text(m, self.src)))
+            && let Some(receiver) = function.child_by_field_name("object")
+        {
+            if let Some(arguments) = expr.child_by_field_name("arguments") {
+                for argument in named_children(arguments) {
+                    self.value(argument, Role::Argument, setup);
+                }
+            }
+            expr = peel(receiver);
+        }
         if expr.kind() == "call"
             && let Some(function) = expr.child_by_field_name("function")
             && let Some(callee) = self.resolve_callee(function)
@@ -1506,7 +1643,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                             self.class_facts.closed_fields.insert(field);
                         }
                         Role::Bind(var) => {
-                            self.field_aliases.insert(var, field);
+                            self.field_aliases.insert(var, vec![field]);
                         }
                         _ => {}
                     }
@@ -1719,6 +1856,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // `x = conn.__enter__()` is `conn` again.
                 return self.value(receiver, role, out);
             }
+            if self.scope.returns_self_methods.contains(method) {
+                // `engine.connect().execution_options(...)` is the connection itself.
+                for argument in &arguments {
+                    self.value(*argument, Role::Argument, out);
+                }
+                return self.value(receiver, role, out);
+            }
         }
         let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, role, site, out);
@@ -1737,8 +1881,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// Emits a close of `var`, and of the field it was read from.
     fn close(&mut self, var: Var, at: Span, out: &mut Block) {
-        if let Some(field) = self.field_aliases.get(&var).cloned() {
-            self.class_facts.closed_fields.insert(field);
+        if let Some(fields) = self.field_aliases.get(&var).cloned() {
+            self.class_facts.closed_fields.extend(fields);
         }
         out.push(Stmt::Close { var, span: at });
     }
@@ -1752,6 +1896,19 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
             .flatten();
         match function.child_by_field_name("object").filter(|_| function.kind() == "attribute") {
+            Some(receiver)
+                if receiver.kind() == "identifier"
+                    && !result_role.keeps()
+                    && self.known_var(text(receiver, self.src)).is_some() =>
+            {
+                // `conn.request(...)`: a lazily connecting client opens here.
+                let var = self.var(text(receiver, self.src));
+                out.push(Stmt::MethodCall {
+                    var,
+                    method: method.unwrap_or_default().to_string(),
+                    span: span(receiver),
+                });
+            }
             Some(receiver) => {
                 // A field stays its object's: returning `self.conn.cursor()` does not give it away.
                 let keeps_receiver = result_role.keeps()
@@ -1773,6 +1930,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .unwrap_or_default();
         let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified.as_str()) {
             Role::Register
+        } else if method == Some("__init__") {
+            // `Base.__init__(self, sock)`, `super().__init__(sock)`: a constructor keeps it.
+            Role::Store
         } else if self.scope.handoff_functions.contains(qualified.as_str())
             || STORING_FUNCTIONS.contains(&qualified.as_str())
             || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.handoff_functions.contains(m))
@@ -1811,6 +1971,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if rebinds_itself {
                 self.value(argument, Role::Store, out);
                 continue;
+            }
+            if let (Some(call_site), Some(field)) = (site, self.self_field(peel(argument))) {
+                let arg = match argument.kind() {
+                    "keyword_argument" => {
+                        argument.child_by_field_name("name").map(|n| Arg::Keyword(text(n, self.src).to_string()))
+                    }
+                    _ => Some(Arg::Position(position - 1)),
+                };
+                if let Some(arg) = arg {
+                    self.class_facts.field_passes.push((field, call_site, arg));
+                }
             }
             match (passed, site) {
                 (Some((value, arg)), Some(call_site)) if argument_role == Role::Argument => {
@@ -1865,8 +2036,37 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .map(|r| text(r, self.src).to_string());
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = call.start_position().row + 1;
-        self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, line });
+        let argument_hints = self.argument_hints(call);
+        self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
+    }
+
+    fn argument_hints(&self, call: Node) -> Vec<String> {
+        let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
+        let mut hints = Vec::new();
+        for argument in named_children(arguments) {
+            let value = match argument.kind() {
+                "keyword_argument" => {
+                    if let Some(name) = argument.child_by_field_name("name") {
+                        hints.push(text(name, self.src).to_string());
+                    }
+                    argument.child_by_field_name("value")
+                }
+                _ => Some(argument),
+            };
+            let Some(value) = value.map(peel) else { continue };
+            let sym = match value.kind() {
+                "call" => value.child_by_field_name("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
+                "identifier" => self.known_var(text(value, self.src)).and_then(|v| self.local_syms.get(&v).cloned()),
+                _ => None,
+            };
+            if let Some(Sym::Call(callee)) = sym
+                && let Some(qualified) = self.resolve_now(&callee)
+            {
+                hints.push(qualified);
+            }
+        }
+        hints
     }
 
     /// Emits the open of `site`, used in `role`. Returns whether it bound a `Role::Bind` name.
@@ -1880,6 +2080,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.resource_names.insert(var);
                 let owner = self.receiver_var(call);
                 out.push(Stmt::Open { site, target: Some(var), owner, span: at });
+                if self.expecting_depth > 0 {
+                    // Expected to raise, or a mock: not a resource of this function's.
+                    out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: at });
+                }
                 true
             }
             Role::Receiver => {
@@ -1986,11 +2190,28 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 }
 
+/// Whether a file is test code by its path: in a `test`/`tests`/`testing` folder, or named
+/// `test_*.py`, `*_test.py`, `tests.py` or `conftest.py`.
+pub fn is_test_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let Some((file, folders)) = parts.split_last() else { return false };
+    let stem = file.strip_suffix(".py").unwrap_or(file);
+    folders.iter().any(|f| matches!(*f, "test" | "tests" | "testing"))
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || matches!(stem, "tests" | "conftest")
+}
+
+/// `TestUsers`, `UsersTest`, `UsersTests`, `UsersTestCase`.
+fn is_test_class(name: &str) -> bool {
+    name.starts_with("Test") || name.ends_with("Test") || name.ends_with("Tests") || name.ends_with("TestCase")
+}
+
 /// `connection_factory`, `protocol_class`: a callable that makes objects, which keep what they
 /// are given, like a constructor.
 fn is_factory_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with("factory") || lower.ends_with("_class") || lower.ends_with("_cls")
+    lower.ends_with("factory") || lower.ends_with("_class") || lower.ends_with("_cls") || lower.ends_with("handler")
 }
 
 /// A body that only says "an override does this": docstring, `pass`, `...`,

@@ -60,7 +60,8 @@ pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowle
 pub fn debug_ir(source: &str) -> String {
     let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
     let knowledge = Knowledge::builtin();
-    let module = lower::lower_module(tree.root_node(), source, knowledge, ModuleInfo { name: "module", package: None });
+    let module =
+        lower::lower_module(tree.root_node(), source, knowledge, ModuleInfo { name: "module", package: None }, false);
     let mut out = String::new();
     for (i, site) in module.sites.iter().enumerate() {
         out.push_str(&format!("site {i}: line {} {:?} binding={:?}\n", site.line, site.callee, site.binding));

@@ -43,7 +43,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             if let Some(error) = syntax::first_error(root) {
                 parse_diagnostics.push(parse_error(error, &source));
             }
-            lower::lower_module(root, &source, knowledge, module)
+            lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path))
         }
         None => {
             parse_diagnostics.push(Diagnostic::new(
@@ -208,7 +208,8 @@ impl<'k> Project<'k> {
                 out.extend(rules::diagnose(&finding));
             }
         }
-        out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &unit.source));
+        let effect = |call: u32, arg: &Arg| oracle.argument(call, arg);
+        out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &unit.source, &effect));
         out.sort_by_key(|d| (d.span, d.rule));
         out
     }
@@ -244,6 +245,16 @@ fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Reso
 }
 
 fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
+    let found = resolve_opener(site, module, resolver)?;
+    // `zipfile.ZipFile(io.BytesIO(data))`: built on the caller's object, it owns nothing.
+    let borrowed = &resolver.knowledge.resources[found.resource].borrowed_when;
+    if site.argument_hints.iter().any(|hint| borrowed.contains(hint)) {
+        return None;
+    }
+    Some(found)
+}
+
+fn resolve_opener(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
     if let Some(found) = resolver.open_site(&site.callee) {
         return Some(found);
     }
@@ -284,7 +295,8 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
         cm if cm.closes() => ContextExit::Closes,
         _ => ContextExit::None,
     };
-    Some(SiteBehaviour { context_exit })
+    let lazy = !knowledge.resources[found.resource].opens_on.is_empty();
+    Some(SiteBehaviour { context_exit, lazy })
 }
 
 /// Runs the checker over one function with the resolved sites; every argument is borrowed
@@ -368,6 +380,11 @@ impl ProjectOracle<'_> {
 impl Oracle for ProjectOracle<'_> {
     fn site(&self, site: u32) -> Option<SiteBehaviour> {
         site_behaviour(&self.resolved, site, self.project.knowledge)
+    }
+
+    fn activates(&self, site: u32, method: &str) -> bool {
+        let Some(Some(found)) = self.resolved.get(site as usize) else { return false };
+        self.project.knowledge.resources[found.resource].opens_on.iter().any(|m| m == method)
     }
 
     fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {

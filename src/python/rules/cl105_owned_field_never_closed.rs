@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
+use crate::checker::ArgumentEffect;
 use crate::diagnostic::Diagnostic;
+use crate::ir::Arg;
 use crate::python::knowledge::{Knowledge, Severity};
 use crate::python::lower::{ClassFacts, LoweredModule};
 use crate::python::symbols::Resolved;
@@ -13,6 +15,7 @@ pub fn check_classes_impl(
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
     source: &str,
+    effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for class in &module.classes {
@@ -28,8 +31,15 @@ pub fn check_classes_impl(
             if resource.severity != Severity::Normal {
                 continue;
             }
-            let handled =
-                related.iter().any(|c| c.closed_fields.contains(&open.field) || c.exposed_fields.contains(&open.field));
+            // Closed or kept by a method it is passed to (`self._cleanup(self.__pipe)`).
+            let passed_on = |c: &&ClassFacts| {
+                c.field_passes
+                    .iter()
+                    .any(|(field, call, arg)| field == &open.field && effect(*call, arg) != ArgumentEffect::Borrow)
+            };
+            let handled = related.iter().any(|c| {
+                c.closed_fields.contains(&open.field) || c.exposed_fields.contains(&open.field) || passed_on(c)
+            });
             if handled || !reported.insert(open.field.as_str()) {
                 continue;
             }

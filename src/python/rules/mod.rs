@@ -9,8 +9,9 @@ mod cl104_pool_checkout_not_returned;
 mod cl105_owned_field_never_closed;
 mod cl106_discarded_resource;
 
-use crate::checker::SiteReport;
+use crate::checker::{ArgumentEffect, SiteReport};
 use crate::diagnostic::Diagnostic;
+use crate::ir::Arg;
 use crate::python::knowledge::{Knowledge, Resource, Returns, Severity};
 use crate::python::lower::{LoweredFunction, LoweredModule, Site};
 use crate::python::symbols::Resolved;
@@ -126,6 +127,7 @@ pub fn check_classes(
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
     source: &str,
+    effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
-    cl105_owned_field_never_closed::check_classes_impl(module, resolved, knowledge, source)
+    cl105_owned_field_never_closed::check_classes_impl(module, resolved, knowledge, source, effect)
 }

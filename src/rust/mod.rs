@@ -1,0 +1,54 @@
+//! The Rust frontend: parse with syn (spans located with proc-macro2's `span-locations`), find
+//! the leaks `Drop` cannot fix, and report them.
+//!
+//! Most Rust rules are patterns over the syntax tree with a little context (in a loop, in a
+//! request handler, in an async function): [`walk`] collects those facts per function. The two
+//! rules that need paths (an unfinished transaction, a raw handle that reaches a return) lower
+//! each function to the resource IR ([`lower`]) and use the shared checker.
+
+pub mod knowledge;
+pub mod lower;
+pub mod names;
+pub mod rules;
+pub mod scope;
+pub mod walk;
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rule::Rule;
+use knowledge::Knowledge;
+
+/// Analyses one Rust source file. Never fails: a file syn cannot parse gets `CL000`.
+pub fn analyze(path: &str, source: &str, knowledge: &Knowledge) -> Vec<Diagnostic> {
+    // syn strips a byte-order mark before parsing; its spans start after it.
+    let offset = if source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let diagnostics = match syn::parse_file(source) {
+        Ok(file) => {
+            let scope = scope::FileScope::new(path, &file, knowledge, offset);
+            let mut out = Vec::new();
+            for function in scope::functions(&file) {
+                let facts = walk::walk_function(&scope, &function);
+                out.extend(rules::check_function(&scope, &function, &facts, source));
+            }
+            out.sort_by_key(|d| (d.span, d.rule));
+            out.dedup_by_key(|d| (d.span, d.rule));
+            out
+        }
+        Err(error) => {
+            let range = error.span().byte_range();
+            let at = Span::new(range.start + offset, range.end + offset);
+            vec![
+                Diagnostic::new(Rule::ParseError, at, format!("syntax error: {error}"))
+                    .with_help("the rest of the run goes on; this file is not checked until it parses"),
+            ]
+        }
+    };
+    // proc-macro2 keeps every parsed file's positions per thread; free them.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    diagnostics
+}
+
+/// A byte span of a syntax node, shifted past a byte-order mark.
+pub fn span_of(node: &impl syn::spanned::Spanned, offset: usize) -> Span {
+    let range = node.span().byte_range();
+    Span::new(range.start + offset, range.end + offset)
+}
