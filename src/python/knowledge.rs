@@ -211,6 +211,14 @@ pub struct Resource {
     /// Methods that return the object itself (`Connection.execution_options`).
     #[serde(default)]
     pub returns_self: Vec<String>,
+    /// Methods that close the object before they raise (`smtplib.SMTP.sendmail`): a failure
+    /// there does not leak it.
+    #[serde(default)]
+    pub closes_on_error: Vec<String>,
+    /// Keyword arguments without which the call opens nothing worth closing
+    /// (`subprocess.Popen` without pipes starts a process Python reaps on its own).
+    #[serde(default)]
+    pub opens_only_with: Vec<String>,
     /// For a method open (`Pool.getconn`): when the receiver's type is unknown, the method is
     /// still taken as this open if the receiver's name contains this word (and the file
     /// imports the library), or always with `"any"`.

@@ -62,6 +62,7 @@ const PURE_FUNCTIONS: &[&str] = &[
     "len",
     "isinstance",
     "os.fspath",
+    "os.path.join",
     "os.fsdecode",
     "os.fsencode",
     "pathlib.Path",
@@ -88,7 +89,11 @@ const REGISTERING_FUNCTIONS: &[&str] =
 /// Calls whose `with` closes the resource they wrap.
 const CLOSING_WRAPPERS: &[&str] = &["contextlib.closing", "contextlib.aclosing"];
 
-const ENTER_CONTEXT_METHODS: &[&str] = &["enter_context", "enter_async_context"];
+const ENTER_CONTEXT_METHODS: &[&str] = &["enter_context", "enter_async_context", "enterContext", "enterAsyncContext"];
+
+/// Calls that never return: the path ends there like at a `raise`.
+const NEVER_RETURNING: &[&str] =
+    &["fail", "skipTest", "sys.exit", "os._exit", "pytest.fail", "pytest.skip", "pytest.exit"];
 
 /// How a function body runs, which decides what `yield` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +222,8 @@ struct ModuleScope<'a> {
     opener_methods: HashSet<&'a str>,
     /// Methods that return their receiver (`Connection.execution_options`).
     returns_self_methods: HashSet<&'a str>,
+    /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
+    closes_on_error_methods: HashSet<&'a str>,
 }
 
 impl ModuleScope<'_> {
@@ -269,6 +276,7 @@ pub fn lower_module<'t>(
         pool_close_methods: HashSet::new(),
         opener_methods: HashSet::new(),
         returns_self_methods: HashSet::new(),
+        closes_on_error_methods: HashSet::new(),
     };
     for resource in &knowledge.resources {
         for close in &resource.close {
@@ -280,6 +288,7 @@ pub fn lower_module<'t>(
         }
         scope.handoff_functions.extend(resource.handoff.iter().map(String::as_str));
         scope.returns_self_methods.extend(resource.returns_self.iter().map(String::as_str));
+        scope.closes_on_error_methods.extend(resource.closes_on_error.iter().map(String::as_str));
         if resource.is_pool_checkout() {
             scope.pool_close_methods.extend(resource.close.iter().map(String::as_str));
         }
@@ -908,6 +917,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
         match node.kind() {
             "expression_statement" => {
                 for expr in named_children(node) {
+                    if self.never_returns(expr) {
+                        let mut effects = Block::new();
+                        self.value(expr, Role::Discard, &mut effects);
+                        out.extend(effects);
+                        out.push(Stmt::Raise { span: span(expr) });
+                        continue;
+                    }
                     let mut effects = Block::new();
                     match expr.kind() {
                         "assignment" => self.assignment(expr, &mut effects),
@@ -1099,10 +1115,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
         }
         match function.kind() {
             "attribute" => {
-                function
-                    .child_by_field_name("attribute")
-                    .is_some_and(|a| self.scope.close_methods.contains(text(a, self.src)))
-                    && function.child_by_field_name("object").is_some_and(|o| attribute_chain(o, self.src).is_some())
+                // A close, a method that closes its object when it fails (`smtp.sendmail`), or
+                // adding a plain value to a container.
+                function.child_by_field_name("attribute").is_some_and(|a| {
+                    let method = text(a, self.src);
+                    self.scope.close_methods.contains(method)
+                        || self.scope.closes_on_error_methods.contains(method)
+                        || matches!(method, "append" | "add" | "extend" | "appendleft")
+                }) && function.child_by_field_name("object").is_some_and(|o| attribute_chain(o, self.src).is_some())
             }
             _ => false,
         }
@@ -1466,6 +1486,19 @@ impl<'a, 's> FnLowerer<'a, 's> {
             inner = setup;
         }
         out.extend(inner);
+    }
+
+    /// `self.fail(...)`, `pytest.fail(...)`, `sys.exit(...)`: the path ends here.
+    fn never_returns(&self, expr: Node) -> bool {
+        let expr = peel(expr);
+        if expr.kind() != "call" {
+            return false;
+        }
+        let Some(function) = expr.child_by_field_name("function") else { return false };
+        let Some(parts) = attribute_chain(function, self.src) else { return false };
+        let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
+        let method = if parts.first() == Some(&"self") { parts.last().copied() } else { None };
+        NEVER_RETURNING.contains(&qualified.as_str()) || method.is_some_and(|m| NEVER_RETURNING.contains(&m))
     }
 
     /// `with pytest.raises(...)`, `with self.assertRaises(...)`, `with mock.patch(...)`.
@@ -1901,13 +1934,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     && !result_role.keeps()
                     && self.known_var(text(receiver, self.src)).is_some() =>
             {
-                // `conn.request(...)`: a lazily connecting client opens here.
+                // `conn.request(...)`: a lazily connecting client opens here (unless the call is
+                // expected to fail).
                 let var = self.var(text(receiver, self.src));
-                out.push(Stmt::MethodCall {
-                    var,
-                    method: method.unwrap_or_default().to_string(),
-                    span: span(receiver),
-                });
+                if self.expecting_depth == 0 {
+                    out.push(Stmt::MethodCall {
+                        var,
+                        method: method.unwrap_or_default().to_string(),
+                        span: span(receiver),
+                    });
+                }
             }
             Some(receiver) => {
                 // A field stays its object's: returning `self.conn.cursor()` does not give it away.

@@ -246,9 +246,14 @@ fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Reso
 
 fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
     let found = resolve_opener(site, module, resolver)?;
+    let resource = &resolver.knowledge.resources[found.resource];
     // `zipfile.ZipFile(io.BytesIO(data))`: built on the caller's object, it owns nothing.
-    let borrowed = &resolver.knowledge.resources[found.resource].borrowed_when;
-    if site.argument_hints.iter().any(|hint| borrowed.contains(hint)) {
+    if site.argument_hints.iter().any(|hint| resource.borrowed_when.contains(hint)) {
+        return None;
+    }
+    // `subprocess.Popen(args)` without pipes holds no descriptor.
+    if !resource.opens_only_with.is_empty() && !site.argument_hints.iter().any(|h| resource.opens_only_with.contains(h))
+    {
         return None;
     }
     Some(found)
