@@ -215,8 +215,9 @@ pub struct Resource {
     /// there does not leak it.
     #[serde(default)]
     pub closes_on_error: Vec<String>,
-    /// Keyword arguments without which the call opens nothing worth closing
-    /// (`subprocess.Popen` without pipes starts a process Python reaps on its own).
+    /// Arguments (module constants or keyword names) without which the call opens nothing
+    /// worth closing (`subprocess.Popen` without `subprocess.PIPE` starts a process Python reaps
+    /// on its own).
     #[serde(default)]
     pub opens_only_with: Vec<String>,
     /// For a method open (`Pool.getconn`): when the receiver's type is unknown, the method is

@@ -2091,6 +2091,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => Some(argument),
             };
             let Some(value) = value.map(peel) else { continue };
+            // A module constant: `stdout=subprocess.PIPE`.
+            if let Some(parts) = attribute_chain(value, self.src)
+                && self.known_var(parts[0]).is_none()
+                && let Some(qualified) = self.imports.resolve(&parts)
+            {
+                hints.push(qualified);
+            }
             let sym = match value.kind() {
                 "call" => value.child_by_field_name("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
                 "identifier" => self.known_var(text(value, self.src)).and_then(|v| self.local_syms.get(&v).cloned()),
