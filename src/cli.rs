@@ -31,6 +31,7 @@ enum Command {
     /// List every rule.
     Rules,
     /// Print the resource IR of a Python file (for developing connlint).
+    #[cfg(feature = "python")]
     #[command(hide = true)]
     DebugIr { path: PathBuf },
 }
@@ -76,6 +77,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        #[cfg(feature = "python")]
         Command::DebugIr { path } => {
             let Ok(source) = std::fs::read_to_string(&path) else {
                 eprintln!("connlint: error: {}: cannot read", path.display());

@@ -9,10 +9,10 @@ pub mod config;
 pub mod diagnostic;
 pub mod ir;
 pub mod output;
-#[cfg(feature = "python")]
 pub mod python;
 pub mod rule;
 pub mod run;
+pub mod rust;
 pub mod walk;
 
 use diagnostic::Diagnostic;
@@ -21,12 +21,14 @@ use diagnostic::Diagnostic;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SourceKind {
     Python,
+    Rust,
 }
 
 impl SourceKind {
     pub fn of_path(path: &std::path::Path) -> Option<SourceKind> {
         match path.extension()?.to_str()? {
             "py" if cfg!(feature = "python") => Some(SourceKind::Python),
+            "rs" => Some(SourceKind::Rust),
             _ => None,
         }
     }
@@ -48,8 +50,9 @@ pub fn check_source(kind: SourceKind, path: &str, source: &str, module: ModuleIn
         SourceKind::Python => python::analyze(path, source, module, python::knowledge::Knowledge::builtin()),
         #[cfg(not(feature = "python"))]
         SourceKind::Python => {
-            let _ = (path, source, module);
+            let _ = module;
             Vec::new()
         }
+        SourceKind::Rust => rust::analyze(path, source, rust::knowledge::Knowledge::builtin()),
     }
 }

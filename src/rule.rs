@@ -12,6 +12,14 @@ pub enum Rule {
     PoolCheckoutNotReturned,
     OwnedFieldNeverClosed,
     DiscardedResource,
+    ForgottenConnection,
+    DriverHalfDiscarded,
+    TransactionNotFinished,
+    FinishNotAwaited,
+    PoolPerCall,
+    ConnectionPerIteration,
+    NestedPoolCheckout,
+    FfiHandleNotClosed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,14 @@ impl Rule {
         Rule::PoolCheckoutNotReturned,
         Rule::OwnedFieldNeverClosed,
         Rule::DiscardedResource,
+        Rule::ForgottenConnection,
+        Rule::DriverHalfDiscarded,
+        Rule::TransactionNotFinished,
+        Rule::FinishNotAwaited,
+        Rule::PoolPerCall,
+        Rule::ConnectionPerIteration,
+        Rule::NestedPoolCheckout,
+        Rule::FfiHandleNotClosed,
     ];
 
     fn info(self) -> RuleInfo {
@@ -92,6 +108,54 @@ impl Rule {
                 name: "discarded-resource",
                 language: Language::Python,
                 doc: include_str!("../rules/CL106.md"),
+            },
+            Rule::ForgottenConnection => RuleInfo {
+                code: "CL201",
+                name: "forgotten-connection",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL201.md"),
+            },
+            Rule::DriverHalfDiscarded => RuleInfo {
+                code: "CL202",
+                name: "driver-half-discarded",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL202.md"),
+            },
+            Rule::TransactionNotFinished => RuleInfo {
+                code: "CL203",
+                name: "transaction-not-finished",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL203.md"),
+            },
+            Rule::FinishNotAwaited => RuleInfo {
+                code: "CL204",
+                name: "finish-not-awaited",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL204.md"),
+            },
+            Rule::PoolPerCall => RuleInfo {
+                code: "CL205",
+                name: "pool-per-call",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL205.md"),
+            },
+            Rule::ConnectionPerIteration => RuleInfo {
+                code: "CL206",
+                name: "connection-per-iteration",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL206.md"),
+            },
+            Rule::NestedPoolCheckout => RuleInfo {
+                code: "CL207",
+                name: "nested-pool-checkout",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL207.md"),
+            },
+            Rule::FfiHandleNotClosed => RuleInfo {
+                code: "CL208",
+                name: "ffi-handle-not-closed",
+                language: Language::Rust,
+                doc: include_str!("../rules/CL208.md"),
             },
         }
     }

@@ -12,13 +12,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aho_corasick::AhoCorasick;
 
+#[cfg(feature = "python")]
+use crate::ModuleInfo;
+use crate::SourceKind;
 use crate::config::{self, ConfigError, Discovery};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::knowledge::Knowledge;
+#[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
 use crate::rule::Rule;
 use crate::walk::{self, SourceFile};
-use crate::{ModuleInfo, SourceKind};
 
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -49,6 +52,7 @@ impl FileResult {
 /// What happened to a file in the reading round.
 enum Read {
     /// Parsed and lowered; waiting for the check.
+    #[cfg(feature = "python")]
     Lowered(ModuleUnit),
     /// Mentions nothing that matters (yet).
     Skipped,
@@ -80,9 +84,36 @@ pub fn knowledge_for(files: &[SourceFile]) -> Result<Knowledge, ConfigError> {
 /// Checks every file with the given knowledge; results come back in file order.
 pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResult> {
     let module_needles = knowledge_needles(knowledge);
-    let matcher = AhoCorasick::new(&module_needles).ok();
-    let first: Vec<Read> = parallel_map(files, |file| read_and_lower(file, knowledge, matcher.as_ref()));
+    let python_matcher = AhoCorasick::new(&module_needles).ok();
+    let rust_matcher = AhoCorasick::new(rust_needles(crate::rust::knowledge::Knowledge::builtin())).ok();
+    let first: Vec<Read> = parallel_map(files, |file| {
+        let matcher = match file.kind {
+            SourceKind::Python => python_matcher.as_ref(),
+            SourceKind::Rust => rust_matcher.as_ref(),
+        };
+        read_and_lower(file, knowledge, matcher)
+    });
 
+    #[cfg(not(feature = "python"))]
+    {
+        let _ = &python_matcher;
+        first
+            .into_iter()
+            .zip(files)
+            .map(|(read, file)| match read {
+                Read::Done(result) => result,
+                Read::Skipped => FileResult::new(display_path(&file.path)),
+            })
+            .collect()
+    }
+    #[cfg(feature = "python")]
+    finish_python(files, first, knowledge)
+}
+
+/// The Python round: summaries across the modules read, more files for the factories found,
+/// then the check of every module.
+#[cfg(feature = "python")]
+fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) -> Vec<FileResult> {
     let mut results: Vec<Option<FileResult>> = Vec::with_capacity(files.len());
     let mut unit_of_file: Vec<Option<usize>> = vec![None; files.len()];
     let mut skipped = Vec::new();
@@ -95,7 +126,9 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
                 results.push(None);
             }
             Read::Skipped => {
-                skipped.push(i);
+                if files[i].kind == SourceKind::Python {
+                    skipped.push(i);
+                }
                 results.push(Some(FileResult::new(display_path(&files[i].path))));
             }
             Read::Done(result) => results.push(Some(result)),
@@ -169,6 +202,17 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
         .collect()
 }
 
+/// The byte strings whose presence makes a Rust file worth parsing: the crates the knowledge
+/// knows, the C openers, and the std calls that forget or leak.
+fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
+    let mut needles: Vec<String> = knowledge.crates().map(str::to_string).collect();
+    needles.extend(knowledge.ffi.iter().flat_map(|f| f.open.iter().cloned()));
+    needles.extend(["TcpStream", "UnixStream", "forget", "ManuallyDrop", "leak", "into_raw"].map(String::from));
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
 /// The byte strings whose presence makes a Python file worth parsing: the top-level module of
 /// every opener (a file must import it to call it), and methods recognised on any receiver.
 fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
@@ -230,7 +274,26 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             return Read::Done(result);
         }
     };
+    #[cfg(not(feature = "python"))]
+    let _ = knowledge;
     match file.kind {
+        SourceKind::Rust => {
+            // A Rust file is checked on its own; it is done once read.
+            let knowledge = crate::rust::knowledge::Knowledge::builtin();
+            match std::panic::catch_unwind(|| crate::rust::analyze(&path, &source, knowledge)) {
+                Ok(diagnostics) => result.diagnostics = diagnostics,
+                Err(_) => result.diagnostics.push(Diagnostic::new(
+                    Rule::ParseError,
+                    Span::new(0, 0),
+                    "internal error while checking this file (please report it); the run went on",
+                )),
+            }
+            result.source = Some(source);
+            Read::Done(result)
+        }
+        #[cfg(not(feature = "python"))]
+        SourceKind::Python => Read::Done(result),
+        #[cfg(feature = "python")]
         SourceKind::Python => {
             let (name, package) = walk::python_module(&file.path);
             let module = ModuleInfo { name: &name, package: package.as_deref() };

@@ -130,3 +130,14 @@ fn rule_and_rules_print_the_docs() {
     let rules = connlint(&["rules"], &dir);
     assert!(stdout(&rules).contains("CL101  with-does-not-close"), "{}", stdout(&rules));
 }
+
+#[test]
+fn rust_files_are_checked_and_a_rust_syntax_error_is_cl000() {
+    let leaky = "async fn f(pool: &sqlx::PgPool) {\n    let tx = pool.begin().await.unwrap();\n    tx.commit();\n}\n";
+    let dir = project(&[("src/lib.rs", leaky), ("src/broken.rs", "use sqlx;\nfn broken( {\n")]);
+    let output = connlint(&["check", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("src/lib.rs:3:5: CL204"), "{text}");
+    assert!(text.contains("src/broken.rs:") && text.contains("CL000"), "{text}");
+}

@@ -41,6 +41,7 @@ pub fn fixture_files() -> Vec<PathBuf> {
 fn marker_prefix(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Python => "#",
+        SourceKind::Rust => "//",
     }
 }
 

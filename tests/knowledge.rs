@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use connlint::python;
 use connlint::python::knowledge::{BUILTIN_FILES, Knowledge};
 
 fn rules_dir() -> std::path::PathBuf {
@@ -74,6 +73,7 @@ fn an_error_names_the_file_and_the_line() {
     assert!(err.contains("line 7"), "{err}");
 }
 
+#[cfg(feature = "python")]
 #[test]
 fn every_entry_is_exercised_by_a_fixture() {
     let knowledge = Knowledge::builtin();
@@ -89,7 +89,7 @@ fn every_entry_is_exercised_by_a_fixture() {
                 let source = std::fs::read_to_string(&path).expect("utf-8 fixture");
                 let (name, package) = connlint::walk::python_module(&path);
                 let module = connlint::ModuleInfo { name: &name, package: package.as_deref() };
-                seen.extend(python::recognized_resources(&source, module, knowledge));
+                seen.extend(connlint::python::recognized_resources(&source, module, knowledge));
             }
         }
     }
@@ -98,4 +98,50 @@ fn every_entry_is_exercised_by_a_fixture() {
         .map(|id| format!("{} ({})", knowledge.resources[id].open.join(", "), knowledge.origins[id]))
         .collect();
     assert!(missing.is_empty(), "knowledge entries no fixture exercises:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn every_rust_knowledge_file_is_embedded_and_loads() {
+    use connlint::rust::knowledge::{BUILTIN_FILES as RUST_FILES, Knowledge as RustKnowledge};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/rust");
+    let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("rules/rust exists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    let embedded: BTreeSet<String> = RUST_FILES.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(on_disk, embedded, "rules/rust/*.toml and the embedded list must name the same files");
+    for (name, text) in RUST_FILES {
+        let mut knowledge = RustKnowledge::default();
+        knowledge.add_toml(name, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&std::fs::read_to_string(dir.join(name)).expect("readable"), text, "{name}: stale embedded copy");
+    }
+    let builtin = RustKnowledge::builtin();
+    assert!(builtin.resources.len() >= 25 && builtin.ffi.len() >= 4);
+}
+
+#[test]
+fn rust_knowledge_rejects_unknown_keys_and_values() {
+    use connlint::rust::knowledge::Knowledge as RustKnowledge;
+    let good = r#"
+[[resource]]
+crate = "mydb"
+kind = "pool"
+async = true
+calls = ["mydb::Pool::connect"]
+types = ["mydb::Pool"]
+finish = ["close"]
+leak = []
+"#;
+    RustKnowledge::default().add_toml("good.toml", good).expect("a valid entry loads");
+    let cases = [
+        good.replace("kind = \"pool\"", "kind = \"puddle\""),
+        good.replace("leak = []", "leak = []\ncolour = \"red\""),
+        good.replace("mydb::Pool::connect", "connect"),
+        good.replace("async = true\n", ""),
+        good.replace("calls = [", "methods = [\"get\"]\ncalls = ["),
+    ];
+    for text in cases {
+        assert!(RustKnowledge::default().add_toml("bad.toml", &text).is_err(), "accepted:\n{text}");
+    }
 }

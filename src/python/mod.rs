@@ -1,73 +1,94 @@
 //! The Python frontend: parse with tree-sitter-python, lower to the resource IR, resolve calls
 //! across the project, check, and turn the checker's findings into diagnostics.
 
+//!
+//! The knowledge base is always built (configuration files name Python resources); parsing and
+//! everything after it sit behind the default `python` feature.
+
 pub mod knowledge;
+#[cfg(feature = "python")]
 pub mod lower;
+#[cfg(feature = "python")]
 pub mod names;
+#[cfg(feature = "python")]
 pub mod project;
+#[cfg(feature = "python")]
 pub mod rules;
 pub mod symbols;
+#[cfg(feature = "python")]
 pub mod syntax;
 
-use std::cell::RefCell;
-use std::sync::Arc;
+#[cfg(feature = "python")]
+pub use analysis::*;
 
-use crate::ModuleInfo;
-use crate::diagnostic::Diagnostic;
-use knowledge::Knowledge;
-use project::Project;
+#[cfg(feature = "python")]
+mod analysis {
+    use std::cell::RefCell;
+    use std::sync::Arc;
 
-thread_local! {
-    static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
-}
+    use super::knowledge::{self, Knowledge};
+    use super::lower;
+    use super::project::{self, Project};
+    use crate::ModuleInfo;
+    use crate::diagnostic::Diagnostic;
 
-/// Parses Python source; `None` only if tree-sitter gives up (it recovers from syntax errors).
-pub(crate) fn parse(source: &str) -> Option<tree_sitter::Tree> {
-    PARSER.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            let mut parser = tree_sitter::Parser::new();
-            parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
-            *slot = Some(parser);
+    thread_local! {
+        static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
+    }
+
+    /// Parses Python source; `None` only if tree-sitter gives up (it recovers from syntax errors).
+    pub fn parse(source: &str) -> Option<tree_sitter::Tree> {
+        PARSER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                let mut parser = tree_sitter::Parser::new();
+                parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+                *slot = Some(parser);
+            }
+            slot.as_mut()?.parse(source, None)
+        })
+    }
+
+    /// Analyses one module on its own (its factories are found; other modules' are not). Never
+    /// fails: a syntax error becomes a `CL000` diagnostic and the functions that parsed are still
+    /// checked.
+    pub fn analyze(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
+        let mut project = Project::new(knowledge);
+        project.add(project::lower_unit(path, module, Arc::from(source), knowledge));
+        let summaries = project.summaries();
+        project.check(&summaries).pop().unwrap_or_default()
+    }
+
+    /// The knowledge entries whose openers appear in `source` (for the test that every entry is
+    /// exercised by a fixture, and for explaining what connlint recognised).
+    pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
+        let mut project = Project::new(knowledge);
+        project.add(project::lower_unit("<input>", module, Arc::from(source), knowledge));
+        let summaries = project.summaries();
+        let mut ids = project.resolved_resources(&summaries);
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The lowered IR and sites of a module, as text (for developing connlint).
+    pub fn debug_ir(source: &str) -> String {
+        let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
+        let knowledge = Knowledge::builtin();
+        let module = lower::lower_module(
+            tree.root_node(),
+            source,
+            knowledge,
+            ModuleInfo { name: "module", package: None },
+            false,
+        );
+        let mut out = String::new();
+        for (i, site) in module.sites.iter().enumerate() {
+            out.push_str(&format!("site {i}: line {} {:?} binding={:?}\n", site.line, site.callee, site.binding));
         }
-        slot.as_mut()?.parse(source, None)
-    })
-}
-
-/// Analyses one module on its own (its factories are found; other modules' are not). Never
-/// fails: a syntax error becomes a `CL000` diagnostic and the functions that parsed are still
-/// checked.
-pub fn analyze(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
-    let mut project = Project::new(knowledge);
-    project.add(project::lower_unit(path, module, Arc::from(source), knowledge));
-    let summaries = project.summaries();
-    project.check(&summaries).pop().unwrap_or_default()
-}
-
-/// The knowledge entries whose openers appear in `source` (for the test that every entry is
-/// exercised by a fixture, and for explaining what connlint recognised).
-pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
-    let mut project = Project::new(knowledge);
-    project.add(project::lower_unit("<input>", module, Arc::from(source), knowledge));
-    let summaries = project.summaries();
-    let mut ids = project.resolved_resources(&summaries);
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// The lowered IR and sites of a module, as text (for developing connlint).
-pub fn debug_ir(source: &str) -> String {
-    let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
-    let knowledge = Knowledge::builtin();
-    let module =
-        lower::lower_module(tree.root_node(), source, knowledge, ModuleInfo { name: "module", package: None }, false);
-    let mut out = String::new();
-    for (i, site) in module.sites.iter().enumerate() {
-        out.push_str(&format!("site {i}: line {} {:?} binding={:?}\n", site.line, site.callee, site.binding));
+        for function in &module.functions {
+            out.push_str(&format!("fn {} ({:?})\n{:#?}\n", function.qualified, function.kind, function.ir.body));
+        }
+        out
     }
-    for function in &module.functions {
-        out.push_str(&format!("fn {} ({:?})\n{:#?}\n", function.qualified, function.kind, function.ir.body));
-    }
-    out
 }

@@ -37,7 +37,7 @@ pub struct ModuleUnit {
 /// Parses and lowers one module. Never fails: a syntax error becomes a `CL000` diagnostic.
 pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &Knowledge) -> ModuleUnit {
     let mut parse_diagnostics = Vec::new();
-    let lowered = match super::parse(&source) {
+    let lowered = match super::analysis::parse(&source) {
         Some(tree) => {
             let root = tree.root_node();
             if let Some(error) = syntax::first_error(root) {
