@@ -432,6 +432,7 @@ impl SiteWalker<'_> {
                 });
                 Flow { returned, ..Flow::default() }
             }
+            Stmt::Diverge => Flow::default(),
             Stmt::Break => Flow { broke: entry, ..Flow::default() },
             Stmt::Continue => Flow { continued: entry, ..Flow::default() },
             Stmt::If { branches, null_test } => self.if_(branches, *null_test, entry),

@@ -135,6 +135,9 @@ pub enum Stmt {
     Raise {
         span: Span,
     },
+    /// The path ends here without leaving the function normally or by an exception the caller
+    /// sees: a panic, an abort, `os._exit`.
+    Diverge,
     Return {
         span: Span,
     },

@@ -95,6 +95,14 @@ const ENTER_CONTEXT_METHODS: &[&str] = &["enter_context", "enter_async_context",
 const NEVER_RETURNING: &[&str] =
     &["fail", "skipTest", "sys.exit", "os._exit", "pytest.fail", "pytest.skip", "pytest.exit"];
 
+/// How a call that never returns ends the path.
+enum Ends {
+    /// By an exception (`self.fail`, `sys.exit` raises `SystemExit`).
+    Raises,
+    /// With the process (`os._exit`).
+    Exits,
+}
+
 /// How a function body runs, which decides what `yield` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FunctionKind {
@@ -917,11 +925,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
         match node.kind() {
             "expression_statement" => {
                 for expr in named_children(node) {
-                    if self.never_returns(expr) {
+                    if let Some(ends) = self.never_returns(expr) {
                         let mut effects = Block::new();
                         self.value(expr, Role::Discard, &mut effects);
                         out.extend(effects);
-                        out.push(Stmt::Raise { span: span(expr) });
+                        out.push(match ends {
+                            Ends::Raises => Stmt::Raise { span: span(expr) },
+                            Ends::Exits => Stmt::Diverge,
+                        });
                         continue;
                     }
                     let mut effects = Block::new();
@@ -1488,17 +1499,23 @@ impl<'a, 's> FnLowerer<'a, 's> {
         out.extend(inner);
     }
 
-    /// `self.fail(...)`, `pytest.fail(...)`, `sys.exit(...)`: the path ends here.
-    fn never_returns(&self, expr: Node) -> bool {
+    /// `self.fail(...)`, `pytest.fail(...)`, `sys.exit(...)` raise; `os._exit(...)` ends the
+    /// process: either way the path ends here.
+    fn never_returns(&self, expr: Node) -> Option<Ends> {
         let expr = peel(expr);
         if expr.kind() != "call" {
-            return false;
+            return None;
         }
-        let Some(function) = expr.child_by_field_name("function") else { return false };
-        let Some(parts) = attribute_chain(function, self.src) else { return false };
+        let function = expr.child_by_field_name("function")?;
+        let parts = attribute_chain(function, self.src)?;
         let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
+        if matches!(qualified.as_str(), "os._exit" | "os.abort") {
+            return Some(Ends::Exits);
+        }
         let method = if parts.first() == Some(&"self") { parts.last().copied() } else { None };
-        NEVER_RETURNING.contains(&qualified.as_str()) || method.is_some_and(|m| NEVER_RETURNING.contains(&m))
+        let raises =
+            NEVER_RETURNING.contains(&qualified.as_str()) || method.is_some_and(|m| NEVER_RETURNING.contains(&m));
+        raises.then_some(Ends::Raises)
     }
 
     /// `with pytest.raises(...)`, `with self.assertRaises(...)`, `with mock.patch(...)`.

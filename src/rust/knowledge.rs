@@ -197,18 +197,23 @@ impl Knowledge {
         })
     }
 
-    /// The resources a method opens on a receiver of `receiver` kind, preferring `crates`.
-    pub fn method(&self, method: &str, receiver: Kind, crates: &dyn Fn(&str) -> bool) -> Option<ResourceId> {
-        let mut candidates = self
-            .resources
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.on.contains(&receiver) && r.methods.iter().any(|m| m == method));
-        let first = candidates.next()?;
-        if crates(&first.1.crate_name) {
-            return Some(first.0);
-        }
-        candidates.find(|(_, r)| crates(&r.crate_name)).map(|(id, _)| id).or(Some(first.0))
+    /// The resource a method opens on a receiver of `receiver` kind, preferring the crates
+    /// `preferred` accepts; with `only_preferred`, no other crate will do.
+    pub fn method(
+        &self,
+        method: &str,
+        receiver: Kind,
+        preferred: &dyn Fn(&str) -> bool,
+        only_preferred: bool,
+    ) -> Option<ResourceId> {
+        let candidates: Vec<ResourceId> = (0..self.resources.len())
+            .filter(|&id| {
+                let r = &self.resources[id];
+                r.on.contains(&receiver) && r.methods.iter().any(|m| m == method)
+            })
+            .collect();
+        let best = candidates.iter().copied().find(|&id| preferred(&self.resources[id].crate_name));
+        if only_preferred { best } else { best.or(candidates.first().copied()) }
     }
 
     /// The resource a type stands for: `path` is the resolved full path of the type.

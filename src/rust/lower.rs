@@ -21,11 +21,33 @@ use crate::ir::{Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var};
 /// Deeper nesting is not lowered (the function is skipped); real code stays far below.
 const MAX_DEPTH: usize = 200;
 
-/// Macros that end the function with an error.
-const ERROR_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented", "bail"];
+/// Macros that return an error.
+const ERROR_MACROS: &[&str] = &["bail"];
 
-/// Macros that may end the function with an error.
-const CHECK_MACROS: &[&str] = &["assert", "assert_eq", "assert_ne", "ensure"];
+/// Macros that may return an error.
+const CHECK_MACROS: &[&str] = &["ensure"];
+
+/// Macros that panic: the path ends without a return.
+const PANIC_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
+
+/// Macros that may panic.
+const ASSERT_MACROS: &[&str] =
+    &["assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne"];
+
+/// Methods that pass a value through (`.expect(..)`, `.ok_or_else(..)`).
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "ok_or",
+    "ok_or_else",
+    "map",
+    "map_err",
+    "unwrap",
+    "expect",
+    "unwrap_or",
+    "unwrap_or_else",
+    "context",
+    "with_context",
+    "into",
+];
 
 /// What an open site of a Rust function is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -453,15 +475,22 @@ impl Lowerer<'_, '_> {
         }
         let owned_by = knowledge.ffi.iter().any(|f| f.owned_by.iter().any(|o| o.ends_with(&format!("::{name}"))));
         let is_drop = name == "drop";
+        // `NonNull::new(ptr)`, `Handle(ptr)`, `Self(..)`: the value kept owns the argument.
+        let builds_an_owner = role != Role::Ignore
+            && (name.starts_with(|c: char| c.is_ascii_uppercase())
+                || matches!(name.as_str(), "new" | "new_unchecked" | "from_raw" | "from_ptr"));
         self.expr(&call.func, Role::Ignore, out);
         for argument in &call.args {
             let by_value = self.arg_name(argument).and_then(|n| self.known(&n));
             match by_value {
                 Some(var) if is_drop => out.push(Stmt::Close { var, span: at }),
-                Some(var) if owned_by => out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: at }),
+                Some(var) if owned_by || builds_an_owner => {
+                    out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: at })
+                }
                 Some(var) if matches!(argument, syn::Expr::Path(_)) && !self.is_raw_handle(var) => {
                     out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: at })
                 }
+                _ if builds_an_owner => self.expr(argument, Role::Move, out),
                 _ => self.expr(argument, Role::Ignore, out),
             }
         }
@@ -483,6 +512,14 @@ impl Lowerer<'_, '_> {
             }
             out.push(Stmt::Close { var, span: at });
             self.bind_nothing(role, at, out);
+            return;
+        }
+        if role != Role::Ignore && PASS_THROUGH_METHODS.contains(&method.as_str()) {
+            // `NonNull::new(ptr).expect(..)`: the value goes on to what receives the result.
+            for argument in &call.args {
+                self.expr(argument, Role::Ignore, out);
+            }
+            self.expr(&call.receiver, role, out);
             return;
         }
         self.expr(&call.receiver, Role::Ignore, out);
@@ -561,17 +598,33 @@ impl Lowerer<'_, '_> {
     fn mac(&mut self, mac: &syn::Macro, out: &mut Block) {
         let at = self.span(mac);
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-        let mut names = Vec::new();
-        collect_token_names(&mac.tokens, &mut names);
-        for name in &names {
-            if let Some(var) = self.known(name) {
-                out.push(Stmt::Use { var, span: at });
+        // Arguments that are expressions (`assert_eq!(sqlite3_close(db), SQLITE_OK)`) are
+        // lowered; other macro bodies only borrow the names they mention.
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        match syn::parse::Parser::parse2(parser, mac.tokens.clone()) {
+            Ok(arguments) => {
+                for argument in &arguments {
+                    self.expr(argument, Role::Ignore, out);
+                }
+            }
+            Err(_) => {
+                let mut names = Vec::new();
+                collect_token_names(&mac.tokens, &mut names);
+                for name in &names {
+                    if let Some(var) = self.known(name) {
+                        out.push(Stmt::Use { var, span: at });
+                    }
+                }
             }
         }
         if ERROR_MACROS.contains(&name.as_str()) {
             out.push(Stmt::Raise { span: at });
         } else if CHECK_MACROS.contains(&name.as_str()) {
             out.push(Stmt::MayRaise { span: at });
+        } else if PANIC_MACROS.contains(&name.as_str()) {
+            out.push(Stmt::Diverge);
+        } else if ASSERT_MACROS.contains(&name.as_str()) {
+            out.push(Stmt::If { branches: vec![Block::new(), vec![Stmt::Diverge]], null_test: None });
         }
     }
 

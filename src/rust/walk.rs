@@ -126,6 +126,8 @@ pub struct CheckoutFact {
     pub block: Span,
     /// Which closure or async block it is in (0: the function itself).
     pub closure: usize,
+    /// Taken from a pool (not a transaction on a single connection).
+    pub from_pool: bool,
 }
 
 #[derive(Debug, Default)]
@@ -280,8 +282,10 @@ impl Walker<'_, '_> {
                     }
                 }
                 // A builder started by a method: `client.build_transaction().start()`.
-                if let Some(root) = inner_methods.last() {
-                    for kind in self.kinds_of(&root.receiver) {
+                if let Some(root) = inner_methods.last()
+                    && knowledge.resources.iter().any(|r| r.builder_finish.contains(&method))
+                {
+                    for kind in self.kinds_of(&root.receiver).1 {
                         if let Some(found) = knowledge.method_builder(&root.method.to_string(), &method, kind) {
                             return Some(found);
                         }
@@ -289,14 +293,18 @@ impl Walker<'_, '_> {
                 }
                 // The receiver's own crate first: a rusqlite connection opens a rusqlite
                 // transaction even in a file that also uses postgres.
-                let receiver_crate =
-                    self.resource_of(&call.receiver).map(|r| knowledge.resources[r].crate_name.clone());
-                for kind in self.kinds_of(&call.receiver) {
+                if !knowledge.resources.iter().any(|r| r.methods.contains(&method)) {
+                    return None;
+                }
+                let (receiver, kinds) = self.kinds_of(&call.receiver);
+                let receiver_crate = receiver.map(|r| knowledge.resources[r].crate_name.clone());
+                for kind in kinds {
                     let preferred = |c: &str| match &receiver_crate {
                         Some(own) => c == own,
                         None => self.uses_crate(c),
                     };
-                    if let Some(found) = knowledge.method(&method, kind, &preferred) {
+                    // A receiver known only by its name must belong to a crate the file uses.
+                    if let Some(found) = knowledge.method(&method, kind, &preferred, receiver.is_none()) {
                         return Some(found);
                     }
                 }
@@ -306,11 +314,12 @@ impl Walker<'_, '_> {
     }
 
     /// What a receiver may be: its binding, its field type, what opened it, or (for names
-    /// that say so, in a file that uses such a crate) a guess from its name.
-    fn kinds_of(&self, expr: &syn::Expr) -> Vec<Kind> {
+    /// that say so, in a file that uses such a crate) a guess from its name. Resolves the
+    /// receiver once: chains of calls are walked in linear time.
+    fn kinds_of(&self, expr: &syn::Expr) -> (Option<ResourceId>, Vec<Kind>) {
         let expr = see_through(expr);
         if let Some(found) = self.resource_of(expr) {
-            return vec![self.scope.kind(found)];
+            return (Some(found), vec![self.scope.kind(found)]);
         }
         let name = match expr {
             syn::Expr::Path(path) => path.path.get_ident().map(|i| i.to_string()),
@@ -320,7 +329,7 @@ impl Walker<'_, '_> {
             },
             _ => None,
         };
-        name.map(|n| kinds_by_name(&n)).unwrap_or_default()
+        (None, name.map(|n| kinds_by_name(&n)).unwrap_or_default())
     }
 
     /// The resource a receiver is known to hold.
@@ -456,13 +465,14 @@ impl Walker<'_, '_> {
         if !matches!(self.scope.kind(resource), Kind::Checkout | Kind::Transaction) {
             return;
         }
+        let from_pool = self.kinds_of(&call.receiver).1.contains(&Kind::Pool);
         let receiver = expr_text(see_through(&call.receiver));
         let binding = pattern_names(&local.pat).into_iter().next();
         let statement_end = self.span(local).end as usize;
         let block = self.blocks.last().copied().unwrap_or_default();
         let closure = self.closures.last().copied().unwrap_or(0);
         let span = self.span(call);
-        self.facts.checkouts.push(CheckoutFact { span, receiver, binding, statement_end, block, closure });
+        self.facts.checkouts.push(CheckoutFact { span, receiver, binding, statement_end, block, closure, from_pool });
     }
 
     fn with_loop(&mut self, kind: LoopKind, names: HashSet<String>, can_exit: bool, body: impl FnOnce(&mut Self)) {

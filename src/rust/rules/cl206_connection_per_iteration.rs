@@ -7,6 +7,10 @@ use crate::rust::scope::FileScope;
 use crate::rust::walk::{FunctionFacts, LoopKind};
 
 pub fn check(scope: &FileScope, facts: &FunctionFacts) -> Vec<Diagnostic> {
+    // Tests reconnect in loops on purpose (stress, failover, readiness).
+    if facts.is_test {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for open in &facts.opens {
         if scope.kind(open.resource) != Kind::Connection {
