@@ -30,6 +30,9 @@ enum Command {
     },
     /// List every rule.
     Rules,
+    /// Print what the Rust walk recognises in a file (for developing connlint).
+    #[command(hide = true)]
+    DebugRust { path: PathBuf },
     /// Print the resource IR of a Python file (for developing connlint).
     #[cfg(feature = "python")]
     #[command(hide = true)]
@@ -77,6 +80,15 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::DebugRust { path } => {
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                eprintln!("connlint: error: {}: cannot read", path.display());
+                return ExitCode::from(2);
+            };
+            let knowledge = crate::rust::knowledge::Knowledge::builtin();
+            print!("{}", crate::rust::debug_facts(&path.display().to_string(), &source, knowledge));
+            ExitCode::SUCCESS
+        }
         #[cfg(feature = "python")]
         Command::DebugIr { path } => {
             let Ok(source) = std::fs::read_to_string(&path) else {

@@ -52,3 +52,22 @@ pub fn span_of(node: &impl syn::spanned::Spanned, offset: usize) -> Span {
     let range = node.span().byte_range();
     Span::new(range.start + offset, range.end + offset)
 }
+
+/// What the walk recognised in each function of a file, as text (for developing connlint).
+pub fn debug_facts(path: &str, source: &str, knowledge: &Knowledge) -> String {
+    let Ok(file) = syn::parse_file(source) else { return "parse error\n".to_string() };
+    let scope = scope::FileScope::new(path, &file, knowledge, 0);
+    let mut out = format!("crates used: {:?}\n", scope.crates);
+    for function in scope::functions(&file) {
+        let facts = walk::walk_function(&scope, &function);
+        for open in &facts.opens {
+            let resource = &knowledge.resources[open.resource];
+            out.push_str(&format!(
+                "{}: open {} {:?} at {}..{} {:?}\n",
+                function.name, resource.crate_name, resource.kind, open.span.start, open.span.end, open.context
+            ));
+        }
+    }
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out
+}

@@ -116,13 +116,17 @@ fn inner_type_path(ty: &syn::Type) -> Option<&syn::Path> {
     }
 }
 
-/// Whether a file path is test code: under a `tests` folder, or `tests.rs`, `*_test.rs`,
-/// `*_tests.rs`.
+/// Whether a file path is test code: under a `tests` or `benches` folder, or `tests.rs`,
+/// `*_test.rs`, `*_tests.rs`.
 pub fn is_test_path(path: &str) -> bool {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some((file, folders)) = parts.split_last() else { return false };
     let stem = file.strip_suffix(".rs").unwrap_or(file);
-    folders.contains(&"tests") || stem == "tests" || stem.ends_with("_test") || stem.ends_with("_tests")
+    folders.contains(&"tests")
+        || folders.contains(&"benches")
+        || stem == "tests"
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
 }
 
 /// Which knowledge crates the file names in paths (`sqlx::query(...)`, `rusqlite::Connection`).

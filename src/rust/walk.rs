@@ -327,6 +327,8 @@ impl Walker<'_, '_> {
                 syn::Member::Named(ident) => Some(ident.to_string()),
                 syn::Member::Unnamed(_) => None,
             },
+            // An accessor: `self.db.pool()`, `state.db()`.
+            syn::Expr::MethodCall(call) if call.args.is_empty() => Some(call.method.to_string()),
             _ => None,
         };
         (None, name.map(|n| kinds_by_name(&n)).unwrap_or_default())
