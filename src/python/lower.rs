@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use super::knowledge::{Knowledge, Returns};
+use super::layout::{self, Alias, CloseStatement, EnterContextLayout, FunctionLayout, ModuleLayout, SiteLayout};
 use super::names::Imports;
 use super::symbols::{Hierarchy, Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
@@ -144,6 +145,8 @@ pub struct Site {
     pub argument_hints: Vec<String>,
     /// One-based line of the call.
     pub line: usize,
+    /// Where the call sits in the text, for fixes.
+    pub layout: SiteLayout,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +166,8 @@ pub struct LoweredFunction {
     pub is_abstract: bool,
     /// Test code: a test, a fixture, a method of a test class, or anything in a test file.
     pub is_test: bool,
+    /// What its text says, for fixes.
+    pub layout: FunctionLayout,
 }
 
 /// A parameter of a function.
@@ -209,6 +214,8 @@ pub struct LoweredModule {
     pub classes: Vec<ClassFacts>,
     /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
     pub imported_roots: HashSet<String>,
+    /// Where its imports end and which names it binds, for fixes.
+    pub layout: Box<ModuleLayout>,
 }
 
 /// What the whole module tells a function body.
@@ -309,7 +316,11 @@ pub fn lower_module<'t>(
     scope.close_methods.extend(["__exit__", "__aexit__", "aclose"]);
     collect_module_names(root, src, &mut scope);
 
-    let mut module_out = LoweredModule { imported_roots: imported_roots(root, src, 0), ..LoweredModule::default() };
+    let mut module_out = LoweredModule {
+        imported_roots: imported_roots(root, src, 0),
+        layout: Box::new(layout::module_layout(root, src)),
+        ..LoweredModule::default()
+    };
     let mut pending: Vec<Pending<'t>> = Vec::new();
     queue_definitions(root, src, &scope, &None, &scope.module.clone(), &mut module_out.classes, &mut pending, 0);
     while let Some(job) = pending.pop() {
@@ -696,6 +707,16 @@ struct FnLowerer<'a, 's> {
     handler_depth: usize,
     /// How many `with pytest.raises(...)`/`with mock.patch(...)` blocks it is in.
     expecting_depth: usize,
+    /// For fixes: the statement being lowered is the only one of its block.
+    stmt_alone: bool,
+    /// For fixes: the open the statement being lowered binds, as `x = OPEN(...)`, with its value.
+    bound_here: Option<(SiteId, Span)>,
+    /// For fixes: the `with` statement being lowered is an `async with`.
+    in_async_with: bool,
+    /// For fixes: statements that are only a close.
+    close_statements: Vec<CloseStatement>,
+    /// For fixes: imports inside the function.
+    local_imports: HashMap<String, String>,
 }
 
 impl<'a, 's> FnLowerer<'a, 's> {
@@ -729,6 +750,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
             too_deep: false,
             handler_depth: 0,
             expecting_depth: 0,
+            stmt_alone: false,
+            bound_here: None,
+            in_async_with: false,
+            close_statements: Vec::new(),
+            local_imports: HashMap::new(),
         }
     }
 
@@ -759,10 +785,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
             params.remove(0);
         }
         let header_end = body.start_byte();
+        let first_site = self.sites.len();
         let ir_body = self.block(body);
         if self.too_deep {
             return None;
         }
+        let layout = self.function_layout(inner, first_site);
         let var_count = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
         let is_test = self.kind == FunctionKind::Fixture || name.starts_with("test");
         Some(LoweredFunction {
@@ -774,7 +802,18 @@ impl<'a, 's> FnLowerer<'a, 's> {
             params,
             is_abstract: is_abstract(&decorators, body, self.src),
             is_test,
+            layout,
         })
+    }
+
+    /// What the function's text says, for fixes (see [`layout`]).
+    fn function_layout(&mut self, def: Node, first_site: usize) -> FunctionLayout {
+        let bound: HashSet<&str> = self.sites[first_site..].iter().filter_map(|s| s.binding.as_deref()).collect();
+        let mut out = layout::function_layout(def, self.src, &bound);
+        out.locals = self.var_names.iter().filter(|n| !n.starts_with('<')).cloned().collect();
+        out.imports = std::mem::take(&mut self.local_imports);
+        out.close_statements = std::mem::take(&mut self.close_statements);
+        out
     }
 
     fn function_kind(&self, decorators: &[Node], body: Node) -> FunctionKind {
@@ -899,9 +938,18 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn block(&mut self, node: Node<'s>) -> Block {
         let mut out = Block::new();
         if self.enter() {
-            let statements = if node.kind() == "block" { named_children(node) } else { vec![node] };
-            for stmt in statements {
-                self.stmt(stmt, &mut out);
+            let is_block = node.kind() == "block";
+            let statements = if is_block { named_children(node) } else { vec![node] };
+            for (i, stmt) in statements.iter().enumerate() {
+                self.stmt_alone = statements.len() == 1;
+                self.bound_here = None;
+                self.stmt(*stmt, &mut out);
+                if let Some((site, value)) = self.bound_here.take()
+                    && is_block
+                {
+                    let bound = layout::bound_statement(node, &statements, i, value, self.src);
+                    self.sites[site as usize].layout = SiteLayout::Bound(bound);
+                }
             }
         }
         self.leave();
@@ -922,6 +970,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn stmt(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
+        let alone = self.stmt_alone;
         match node.kind() {
             "expression_statement" => {
                 for expr in named_children(node) {
@@ -937,7 +986,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     }
                     let mut effects = Block::new();
                     match expr.kind() {
-                        "assignment" => self.assignment(expr, &mut effects),
+                        "assignment" => {
+                            self.assignment(expr, &mut effects);
+                            self.bound_here = self.bound_open(node, expr, &effects);
+                        }
                         "augmented_assignment" => {
                             // `conns += [conn]` keeps what it adds.
                             if let Some(right) = expr.child_by_field_name("right") {
@@ -947,6 +999,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         "string" | "concatenated_string" => {}
                         _ => {
                             self.value(expr, Role::Discard, &mut effects);
+                            self.note_close_statement(node, alone, &effects);
                         }
                     }
                     self.with_may_raise(expr, effects, out);
@@ -1003,6 +1056,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
             "import_statement" | "import_from_statement" => {
                 self.raise_point(at, out);
                 self.imports.add_statement(node, self.src, None, self.scope.knowledge);
+                for local in layout::imported_locals(node, self.src) {
+                    if let Some(qualified) = self.imports.get(&local) {
+                        self.local_imports.insert(local.clone(), qualified.to_string());
+                    }
+                }
             }
             "pass_statement" | "future_import_statement" | "type_alias_statement" | "comment" => {}
             _ => {
@@ -1012,6 +1070,37 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     self.value(expr, Role::Other, out);
                 }
             }
+        }
+    }
+
+    /// `x = OPEN(...)` as a whole statement: the open it binds and the value as written.
+    fn bound_open(&self, statement: Node, assignment: Node, effects: &Block) -> Option<(SiteId, Span)> {
+        if named_children(statement).len() != 1 || assignment.child_by_field_name("type").is_some() {
+            return None;
+        }
+        let left = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier")?;
+        let right = assignment.child_by_field_name("right").filter(|r| r.kind() != "assignment")?;
+        let var = self.known_var(text(left, self.src))?;
+        effects.iter().find_map(|effect| match effect {
+            Stmt::Open { site, target: Some(target), .. }
+                if *target == var && self.sites[*site as usize].opened_in == OpenedIn::Expression =>
+            {
+                Some((*site, span(right)))
+            }
+            _ => None,
+        })
+    }
+
+    /// Records a statement that is only a plain close (`x.close()`), for fixes that move it.
+    fn note_close_statement(&mut self, statement: Node, alone: bool, effects: &Block) {
+        let Some(call) = layout::statement_call(statement) else { return };
+        let closes = effects.iter().any(|e| matches!(e, Stmt::Close { span: s, .. } if *s == span(call)));
+        if closes && layout::is_plain_close(call, self.src) {
+            self.close_statements.push(CloseStatement {
+                call: span(call),
+                statement: span(statement),
+                alone_in_block: alone,
+            });
         }
     }
 
@@ -1481,6 +1570,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .unwrap_or_default();
         let with_span = span(node);
         let mut prepared = Vec::new();
+        self.in_async_with = {
+            let mut cursor = node.walk();
+            node.children(&mut cursor).any(|c| c.kind() == "async")
+        };
         for &item in &items {
             let mut setup = Block::new();
             let with_item = self.with_item(item, &mut setup);
@@ -1544,6 +1637,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
             (value, None)
         };
         let alias_var = alias.map(|a| self.var(text(a, self.src)));
+        let item_layout = layout::WithItemLayout {
+            value: span(expr),
+            alias: match (value.kind() == "as_pattern", alias) {
+                (false, _) => Alias::None,
+                (true, Some(name)) => Alias::Name(span(name)),
+                (true, None) => Alias::Other,
+            },
+            is_async: self.in_async_with,
+        };
+        let first_site = self.sites.len();
         let expr = peel(expr);
         let item_span = span(item);
         let closing_inner = if expr.kind() == "call" { self.closing_argument(expr) } else { None };
@@ -1556,7 +1659,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 (self.held_value(inner, alias_var, OpenedIn::WithItem, &mut effects), WithExit::Closes)
             }
-            None => (self.held_value(expr, alias_var, OpenedIn::WithItem, &mut effects), WithExit::OwnContextManager),
+            None => {
+                let held = self.held_value(expr, alias_var, OpenedIn::WithItem, &mut effects);
+                self.set_layout(first_site, OpenedIn::WithItem, SiteLayout::WithItem(item_layout));
+                (held, WithExit::OwnContextManager)
+            }
         };
         if held.is_none()
             && let Some(alias) = alias_var
@@ -2064,7 +2171,25 @@ impl<'a, 's> FnLowerer<'a, 's> {
             self.class_facts.closed_fields.insert(field);
             return false;
         }
-        let Some(held) = self.held_value(inner, target, OpenedIn::EnterContext, out) else {
+        let first_site = self.sites.len();
+        let held = self.held_value(inner, target, OpenedIn::EnterContext, out);
+        if exit == WithExit::OwnContextManager
+            && let Some(function) = node.child_by_field_name("function")
+            && let Some(original) = arguments.first()
+        {
+            let receiver_plain =
+                function.child_by_field_name("object").is_some_and(|o| attribute_chain(o, self.src).is_some());
+            let is_async = function
+                .child_by_field_name("attribute")
+                .is_some_and(|m| text(m, self.src).to_ascii_lowercase().contains("async"));
+            let layout = EnterContextLayout {
+                argument: span(*original),
+                method: receiver_plain.then(|| span(function)),
+                is_async,
+            };
+            self.set_layout(first_site, OpenedIn::EnterContext, SiteLayout::EnterContext(layout));
+        }
+        let Some(held) = held else {
             return false;
         };
         out.push(Stmt::With {
@@ -2073,6 +2198,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
             span: span(node),
         });
         target.is_some()
+    }
+
+    /// Gives the layout to the site opened in `opened_in` among those created since `first_site`.
+    fn set_layout(&mut self, first_site: usize, opened_in: OpenedIn, layout: SiteLayout) {
+        if let Some(site) = self.sites[first_site..].iter_mut().rev().find(|s| s.opened_in == opened_in) {
+            site.layout = layout;
+        }
     }
 
     /// Writes down a call that may open a resource, before its arguments are lowered (they may
@@ -2090,7 +2222,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = call.start_position().row + 1;
         let argument_hints = self.argument_hints(call);
-        self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
+        self.sites.push(Site {
+            span: span(call),
+            callee,
+            binding,
+            opened_in,
+            receiver,
+            argument_hints,
+            line,
+            layout: SiteLayout::Other,
+        });
         site
     }
 

@@ -7,6 +7,8 @@
 
 pub mod knowledge;
 #[cfg(feature = "python")]
+pub mod layout;
+#[cfg(feature = "python")]
 pub mod lower;
 #[cfg(feature = "python")]
 pub mod names;
@@ -84,7 +86,10 @@ mod analysis {
         );
         let mut out = String::new();
         for (i, site) in module.sites.iter().enumerate() {
-            out.push_str(&format!("site {i}: line {} {:?} binding={:?}\n", site.line, site.callee, site.binding));
+            out.push_str(&format!(
+                "site {i}: line {} {:?} binding={:?} {:?}\n",
+                site.line, site.callee, site.binding, site.layout
+            ));
         }
         for function in &module.functions {
             out.push_str(&format!("fn {} ({:?})\n{:#?}\n", function.qualified, function.kind, function.ir.body));
