@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::fixing::{self, FixArgs};
 use crate::output::{self, OutputFormat};
 use crate::rule::Rule;
 use crate::run;
@@ -50,6 +51,8 @@ struct CheckArgs {
     /// When to use colour (`auto`: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[command(flatten)]
+    fixing: FixArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,7 +129,10 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let results = run::check_files(&files, &knowledge);
+    let results = run::check_files_fixing(&files, &knowledge, args.fixing.applies());
+    if args.fixing.applies().is_some() {
+        return fixing::finish(&args.fixing, &results, args.output_format, color, had_error);
+    }
     let mut stdout = std::io::stdout().lock();
     let mut findings = 0;
     for result in &results {
@@ -148,6 +154,9 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     }
     writeln!(stdout, "{}", output::summary(findings)).ok();
+    if let Some(hint) = fixing::fixable_hint(&results, args.fixing.unsafe_fixes) {
+        writeln!(stdout, "{hint}").ok();
+    }
     if had_error {
         ExitCode::from(2)
     } else if findings > 0 {

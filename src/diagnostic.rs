@@ -131,6 +131,16 @@ impl Fix {
         edits.sort();
         Fix { message: message.into(), applicability, edits }
     }
+
+    /// What a rendering says about the fix: "fix available: ... (`--fix`)".
+    pub fn note(&self) -> String {
+        match self.applicability {
+            Applicability::Safe => format!("fix available: {} (`--fix`)", self.message),
+            Applicability::Unsafe => {
+                format!("unsafe fix available: {} (`--fix --unsafe-fixes`, review it)", self.message)
+            }
+        }
+    }
 }
 
 impl Diagnostic {

@@ -7,6 +7,9 @@ pub mod checker;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
+pub mod fix;
+pub mod fixing;
 pub mod ir;
 pub mod output;
 pub mod python;
@@ -14,6 +17,7 @@ pub mod rule;
 pub mod run;
 pub mod rust;
 pub mod walk;
+pub mod write;
 
 use diagnostic::Diagnostic;
 

@@ -16,7 +16,8 @@ use aho_corasick::AhoCorasick;
 use crate::ModuleInfo;
 use crate::SourceKind;
 use crate::config::{self, ConfigError, Discovery};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::{Applicability, Diagnostic, Span};
+use crate::fix;
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
@@ -41,11 +42,13 @@ pub struct FileResult {
     pub error: Option<String>,
     /// A notice for the user (skipped as too large).
     pub notice: Option<String>,
+    /// What fixing it came to, when the run fixes (see [`check_files_fixing`]).
+    pub fixed: Option<Box<fix::Outcome>>,
 }
 
 impl FileResult {
     fn new(path: String) -> FileResult {
-        FileResult { path, source: None, diagnostics: Vec::new(), error: None, notice: None }
+        FileResult { path, source: None, diagnostics: Vec::new(), error: None, notice: None, fixed: None }
     }
 }
 
@@ -83,6 +86,16 @@ pub fn knowledge_for(files: &[SourceFile]) -> Result<Knowledge, ConfigError> {
 
 /// Checks every file with the given knowledge; results come back in file order.
 pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResult> {
+    check_files_fixing(files, knowledge, None)
+}
+
+/// Checks every file, and with `fixes` also computes each file's fixed text with the fixes up to
+/// that applicability (see [`crate::fix::fix_text`]; nothing is written here).
+pub fn check_files_fixing(
+    files: &[SourceFile],
+    knowledge: &Knowledge,
+    fixes: Option<Applicability>,
+) -> Vec<FileResult> {
     let module_needles = knowledge_needles(knowledge);
     let python_matcher = AhoCorasick::new(&module_needles).ok();
     let rust_matcher = AhoCorasick::new(rust_needles(crate::rust::knowledge::Knowledge::builtin())).ok();
@@ -91,7 +104,7 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
             SourceKind::Python => python_matcher.as_ref(),
             SourceKind::Rust => rust_matcher.as_ref(),
         };
-        read_and_lower(file, knowledge, matcher)
+        read_and_lower(file, knowledge, matcher, fixes)
     });
 
     #[cfg(not(feature = "python"))]
@@ -107,13 +120,18 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
             .collect()
     }
     #[cfg(feature = "python")]
-    finish_python(files, first, knowledge)
+    finish_python(files, first, knowledge, fixes)
 }
 
 /// The Python round: summaries across the modules read, more files for the factories found,
 /// then the check of every module.
 #[cfg(feature = "python")]
-fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) -> Vec<FileResult> {
+fn finish_python(
+    files: &[SourceFile],
+    first: Vec<Read>,
+    knowledge: &Knowledge,
+    fixes: Option<Applicability>,
+) -> Vec<FileResult> {
     let mut results: Vec<Option<FileResult>> = Vec::with_capacity(files.len());
     let mut unit_of_file: Vec<Option<usize>> = vec![None; files.len()];
     let mut skipped = Vec::new();
@@ -148,7 +166,7 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         known_names.extend(names.iter().cloned());
         let Ok(factory_matcher) = AhoCorasick::new(&names) else { break };
         let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
-        let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(&factory_matcher)));
+        let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(&factory_matcher), fixes));
         let mut still_skipped = Vec::new();
         let mut added = false;
         for (read, &i) in reads.into_iter().zip(&skipped) {
@@ -181,6 +199,17 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
             )]
         })
     });
+    let mut fixed: Vec<Option<Box<fix::Outcome>>> = match fixes {
+        Some(allowed) => parallel_map(&module_ids, |&module| {
+            let source = &project.modules[module].source;
+            let mut analyze = |text: &str| project.recheck_module(module, text, &summaries, &functions);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                fix::fix_text(SourceKind::Python, source, checked[module].clone(), allowed, &mut analyze)
+            }));
+            Some(Box::new(outcome.unwrap_or_else(|_| fix_panicked(source, &checked[module]))))
+        }),
+        None => Vec::new(),
+    };
     let mut checked = checked.into_iter().map(Some).collect::<Vec<_>>();
     results
         .into_iter()
@@ -195,6 +224,7 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
                     diagnostics: checked[u].take().unwrap_or_default(),
                     error: None,
                     notice: None,
+                    fixed: fixed.get_mut(u).and_then(Option::take),
                 }
             }
             (None, None) => FileResult::new(display_path(&files[i].path)),
@@ -235,7 +265,12 @@ fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
     needles
 }
 
-fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>) -> Read {
+fn read_and_lower(
+    file: &SourceFile,
+    knowledge: &Knowledge,
+    matcher: Option<&AhoCorasick>,
+    fixes: Option<Applicability>,
+) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
     match std::fs::metadata(&file.path) {
@@ -288,6 +323,13 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
                     "internal error while checking this file (please report it); the run went on",
                 )),
             }
+            if let Some(allowed) = fixes {
+                let mut analyze = |text: &str| crate::rust::analyze(&path, text, knowledge);
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    fix::fix_text(SourceKind::Rust, &source, result.diagnostics.clone(), allowed, &mut analyze)
+                }));
+                result.fixed = Some(Box::new(outcome.unwrap_or_else(|_| fix_panicked(&source, &result.diagnostics))));
+            }
             result.source = Some(source);
             Read::Done(result)
         }
@@ -310,6 +352,16 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
                 }
             }
         }
+    }
+}
+
+/// A fix that panicked leaves the file as it was, with an error that says so.
+fn fix_panicked(source: &str, diagnostics: &[Diagnostic]) -> fix::Outcome {
+    fix::Outcome {
+        text: source.to_string(),
+        fixed: Default::default(),
+        remaining: diagnostics.to_vec(),
+        error: Some("internal error while fixing this file (please report it); nothing was fixed".to_string()),
     }
 }
 

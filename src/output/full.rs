@@ -27,6 +27,7 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool)
                     .iter()
                     .map(|r| format!("note: {} ({}:{})", r.message, r.path, r.line))
                     .chain(diagnostic.help.iter().map(|h| format!("help: {h}")))
+                    .chain(diagnostic.fix.iter().map(|f| f.note()))
                     .collect(),
             );
         if term::emit_to_write_style(&mut buffer, &config, &file, &report).is_err() {

@@ -28,6 +28,8 @@ pub struct ModuleUnit {
     /// The path as shown to the user.
     pub path: String,
     pub name: String,
+    /// Its package, for relative imports.
+    pub package: Option<String>,
     pub source: Arc<str>,
     pub lowered: LoweredModule,
     /// Parse errors found while parsing it.
@@ -54,7 +56,14 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             LoweredModule::default()
         }
     };
-    ModuleUnit { path: path.to_string(), name: module.name.to_string(), source, lowered, parse_diagnostics }
+    ModuleUnit {
+        path: path.to_string(),
+        name: module.name.to_string(),
+        package: module.package.map(str::to_string),
+        source,
+        lowered,
+        parse_diagnostics,
+    }
 }
 
 fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
@@ -186,13 +195,41 @@ impl<'k> Project<'k> {
         summaries: &HashMap<String, Summary>,
         functions: &HashMap<String, FunctionRef>,
     ) -> Vec<Diagnostic> {
-        let unit = &self.modules[module];
+        self.check_unit(module, &self.modules[module], summaries, functions)
+    }
+
+    /// Checks `text` as a new text of module `module` (after fixes), against the rest of the
+    /// project as it was.
+    pub fn recheck_module(
+        &self,
+        module: usize,
+        text: &str,
+        summaries: &HashMap<String, Summary>,
+        functions: &HashMap<String, FunctionRef>,
+    ) -> Vec<Diagnostic> {
+        let old = &self.modules[module];
+        let info = ModuleInfo { name: &old.name, package: old.package.as_deref() };
+        let unit = lower_unit(&old.path, info, Arc::from(text), self.knowledge);
+        self.check_unit(module, &unit, summaries, functions)
+    }
+
+    /// Checks `unit` as module `module` of the project (which it is, or a new text of it).
+    fn check_unit(
+        &self,
+        module: usize,
+        unit: &ModuleUnit,
+        summaries: &HashMap<String, Summary>,
+        functions: &HashMap<String, FunctionRef>,
+    ) -> Vec<Diagnostic> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         let resolved = Rc::new(resolve_sites(&unit.lowered, &resolver));
         let cache = RefCell::new(EffectCache::default());
-        cache.borrow_mut().resolved.insert(module, resolved.clone());
+        if std::ptr::eq(unit, &self.modules[module]) {
+            // Effects of this module's functions may use it; a new text's sites do not match them.
+            cache.borrow_mut().resolved.insert(module, resolved.clone());
+        }
         let oracle =
-            ProjectOracle { project: self, summaries, functions, module, resolved: resolved.clone(), cache: &cache };
+            ProjectOracle { project: self, summaries, functions, unit, resolved: resolved.clone(), cache: &cache };
         let mut out = unit.parse_diagnostics.clone();
         for function in &unit.lowered.functions {
             for report in checker::check_function(&function.ir, &oracle) {
@@ -203,6 +240,7 @@ impl<'k> Project<'k> {
                     resolved: found,
                     resource: &self.knowledge.resources[found.resource],
                     function,
+                    module: &unit.lowered,
                     source: &unit.source,
                 };
                 out.extend(rules::diagnose(&finding));
@@ -321,7 +359,8 @@ struct ProjectOracle<'p> {
     project: &'p Project<'p>,
     summaries: &'p HashMap<String, Summary>,
     functions: &'p HashMap<String, FunctionRef>,
-    module: usize,
+    /// The module's text and sites (a new text of it while fixing).
+    unit: &'p ModuleUnit,
     resolved: Rc<Vec<Option<Resolved>>>,
     cache: &'p RefCell<EffectCache>,
 }
@@ -367,7 +406,7 @@ impl ProjectOracle<'_> {
             project: self.project,
             summaries: self.summaries,
             functions: self.functions,
-            module,
+            unit: &self.project.modules[module],
             resolved: self.resolved_of(module),
             cache: self.cache,
         };
@@ -393,7 +432,7 @@ impl Oracle for ProjectOracle<'_> {
     }
 
     fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {
-        let unit = &self.project.modules[self.module];
+        let unit = self.unit;
         let Some(site) = unit.lowered.sites.get(call as usize) else { return ArgumentEffect::Borrow };
         let resolver = Resolver {
             knowledge: self.project.knowledge,

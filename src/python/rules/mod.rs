@@ -23,6 +23,8 @@ pub struct SiteFinding<'a> {
     pub resolved: &'a Resolved,
     pub resource: &'a Resource,
     pub function: &'a LoweredFunction,
+    /// The module the function is in.
+    pub module: &'a LoweredModule,
     pub source: &'a str,
 }
 
