@@ -5,6 +5,8 @@
 //! The knowledge base is always built (configuration files name Python resources); parsing and
 //! everything after it sit behind the default `python` feature.
 
+#[cfg(feature = "python")]
+pub mod fix;
 pub mod knowledge;
 #[cfg(feature = "python")]
 pub mod layout;

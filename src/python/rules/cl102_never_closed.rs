@@ -2,7 +2,8 @@
 
 use super::SiteFinding;
 use crate::checker::LeakExit;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
+use crate::python::fix;
 use crate::python::knowledge::ContextManager;
 use crate::rule::Rule;
 
@@ -45,5 +46,10 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
         ),
     };
     diagnostic = diagnostic.with_help(finding.fix_suggestion());
+    // Unsafe: the resource is now closed when the statements that use it are done, which can be
+    // earlier than something derived from it (a cursor, a stream) expects.
+    if let Some((message, edits)) = fix::close_block(finding) {
+        diagnostic = diagnostic.with_fix(Fix::new(message, Applicability::Unsafe, edits));
+    }
     Some(finding.with_origin(diagnostic))
 }

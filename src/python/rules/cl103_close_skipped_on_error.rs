@@ -1,7 +1,8 @@
 #![doc = include_str!("../../../rules/CL103.md")]
 
 use super::SiteFinding;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
+use crate::python::fix;
 use crate::rule::Rule;
 
 pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
@@ -20,12 +21,16 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     }
     let leak = report.error_leak?;
     let name = finding.name();
-    let diagnostic = Diagnostic::new(
+    let mut diagnostic = Diagnostic::new(
         Rule::CloseSkippedOnError,
         site.span,
         format!("{} is closed only when no exception is raised", finding.what()),
     )
     .with_label(leak.raised_at, format!("if this raises, `{name}` is never closed"))
     .with_help(finding.fix_suggestion());
+    // Unsafe: on an exception the resource is now closed before the handlers further up run.
+    if let Some((message, edits)) = fix::close_block(finding) {
+        diagnostic = diagnostic.with_fix(Fix::new(message, Applicability::Unsafe, edits));
+    }
     Some(finding.with_origin(diagnostic))
 }

@@ -1,7 +1,8 @@
 #![doc = include_str!("../../../rules/CL104.md")]
 
 use super::SiteFinding;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
+use crate::python::fix;
 use crate::rule::Rule;
 
 pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
@@ -9,7 +10,9 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     if !resource.is_pool_checkout() || report.discarded {
         return None;
     }
-    let release = resource.close.first().map(String::as_str).unwrap_or("putconn");
+    // The pool's method: `putconn`, `release` (a `close` in the list is the connection's own).
+    let release = resource.close.iter().find(|c| *c != "close").or(resource.close.first());
+    let release = release.map(String::as_str).unwrap_or("putconn");
     let name = finding.name();
     let receiver = site.receiver.as_deref().unwrap_or("pool");
     let mut diagnostic = if let Some(with_span) = report.transaction_with.filter(|_| report.normal_leak.is_some()) {
@@ -43,5 +46,29 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
         None => format!("call `{receiver}.{release}({name})` in a `finally` block"),
     };
     diagnostic = diagnostic.with_help(help);
+    if report.transaction_with.is_none()
+        && let Some(fix) = fix(finding, receiver, release)
+    {
+        diagnostic = diagnostic.with_fix(fix);
+    }
     Some(finding.with_origin(diagnostic))
+}
+
+/// `conn = pool.getconn()` and the statements that use it → the statements in `try:`, and
+/// `pool.putconn(conn)` in `finally:` (replacing a plain `pool.putconn(conn)` that ended them).
+/// Unsafe: the connection now goes back to the pool on an exception too, before the handlers
+/// further up run. Not offered for async pools, whose release must be awaited.
+fn fix(finding: &SiteFinding, receiver: &str, release: &str) -> Option<Fix> {
+    let plain_receiver = !receiver.is_empty()
+        && receiver.split('.').all(|part| part.chars().all(|c| c.is_alphanumeric() || c == '_') && !part.is_empty());
+    if finding.resource.is_async || !plain_receiver {
+        return None;
+    }
+    let plan = fix::plan_block(finding)?;
+    let close = match plan.trailing_close_text() {
+        Some(text) => text.to_string(),
+        None => format!("{receiver}.{release}({})", plan.name()),
+    };
+    let message = format!("Give it back with `{close}` in a `finally` block");
+    Some(Fix::new(message, Applicability::Unsafe, vec![plan.try_finally(&close)]))
 }

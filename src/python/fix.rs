@@ -1,0 +1,402 @@
+//! What the Python rules' fixes share: the name `contextlib.closing` is reachable under (and the
+//! import that brings it in), a fresh local name, and the rewrite of `x = OPEN(...)` and the
+//! statements after it into a block of their own, `with ... as x:` or `try:`/`finally:`.
+//!
+//! Every edit is made of the file's own text and line endings; nothing here parses.
+
+use super::knowledge::{CloseOn, ContextManager, Kind, Returns};
+use super::layout::{BoundStatement, CloseStatement, SiteLayout, indentation_before};
+use super::lower::{LoweredFunction, LoweredModule};
+use super::rules::SiteFinding;
+use crate::diagnostic::{Edit, Span};
+use crate::fix::{line_ending, line_ending_at, line_start, next_line_start};
+use crate::ir::{Block, SiteId, Stmt, Var, WithExit};
+
+/// How a fix names `contextlib.closing`, and the import it needs for that, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    pub name: String,
+    pub import: Option<Edit>,
+}
+
+/// What a name means inside a function, as far as its own scopes say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Local<'a> {
+    /// Not bound in the function or the functions around it: it is the module's.
+    Free,
+    /// Imported there as this qualified name.
+    Imports(&'a str),
+    /// Bound there to something else (or maybe).
+    Shadowed,
+}
+
+/// The function and the functions it is nested in, innermost first.
+fn scopes<'m>(module: &'m LoweredModule, function: &'m LoweredFunction) -> Vec<&'m LoweredFunction> {
+    let mut out = vec![function];
+    let mut enclosing: Vec<&LoweredFunction> =
+        module.functions.iter().filter(|f| function.qualified.starts_with(&format!("{}.", f.qualified))).collect();
+    enclosing.sort_by_key(|f| std::cmp::Reverse(f.qualified.len()));
+    out.extend(enclosing);
+    out
+}
+
+fn local_meaning<'m>(scopes: &[&'m LoweredFunction], name: &str) -> Local<'m> {
+    for function in scopes {
+        if let Some(qualified) = function.layout.imports.get(name) {
+            return Local::Imports(qualified);
+        }
+        if function.layout.locals.contains(name) {
+            return Local::Shadowed;
+        }
+    }
+    Local::Free
+}
+
+/// How `function` can call `contextlib.closing`: through an import the module or the function
+/// has, or through one the fix adds (`from contextlib import closing`, or `import contextlib`
+/// when a name `closing` is taken). `None` when every way is shadowed.
+pub fn closing(source: &str, module: &LoweredModule, function: &LoweredFunction) -> Option<Closing> {
+    let scopes = scopes(module, function);
+    let reaches = |name: &str, qualified: &str| match local_meaning(&scopes, name) {
+        Local::Free => true,
+        Local::Imports(q) => q == qualified,
+        Local::Shadowed => false,
+    };
+    let layout = &module.layout;
+    if let Some(name) = layout.closing.as_deref().filter(|n| reaches(n, "contextlib.closing")) {
+        return Some(Closing { name: name.to_string(), import: None });
+    }
+    if local_meaning(&scopes, "closing") == Local::Imports("contextlib.closing") {
+        return Some(Closing { name: "closing".to_string(), import: None });
+    }
+    if let Some(module_name) = layout.contextlib.as_deref().filter(|n| reaches(n, "contextlib")) {
+        return Some(Closing { name: format!("{module_name}.closing"), import: None });
+    }
+    let free = |name: &str| !layout.names.contains(name) && local_meaning(&scopes, name) == Local::Free;
+    let (name, statement) = if free("closing") {
+        ("closing", "from contextlib import closing")
+    } else if free("contextlib") {
+        ("contextlib.closing", "import contextlib")
+    } else {
+        return None;
+    };
+    Some(Closing { name: name.to_string(), import: Some(import_edit(source, module, statement)) })
+}
+
+/// Adds an import line where the module's imports end. Every fix that needs the same import
+/// makes the same edit, so it is applied once.
+fn import_edit(source: &str, module: &LoweredModule, statement: &str) -> Edit {
+    let at = module.layout.import_at;
+    let newline = line_ending(source);
+    let content = if at == source.len() && !source.is_empty() && !source.ends_with('\n') {
+        format!("{newline}{statement}{newline}")
+    } else if module.layout.after_header {
+        format!("{statement}{newline}")
+    } else {
+        format!("{statement}{newline}{newline}")
+    };
+    Edit::insert(at, content)
+}
+
+/// `base`, or `base2`, `base3`... whichever the function does not mention.
+pub fn fresh_name(function: &LoweredFunction, base: &str) -> String {
+    if !function.layout.names.contains(base) {
+        return base.to_string();
+    }
+    (2..).map(|n| format!("{base}{n}")).find(|name| !function.layout.names.contains(name)).unwrap_or_default()
+}
+
+/// What the IR says about the name an open binds.
+struct Events {
+    closes: Vec<Span>,
+    /// Rebindings of the name, other than the open itself.
+    rebinds: Vec<Span>,
+    /// Another name is made to hold it, or a `with closing(x)` closes it.
+    aliased_or_wrapped: bool,
+}
+
+/// The name the open of `site` binds, in the function body.
+fn bound_var(body: &Block, site: SiteId) -> Option<Var> {
+    let mut found = None;
+    visit(body, &mut |stmt| {
+        if let Stmt::Open { site: s, target: Some(var), .. } = stmt
+            && *s == site
+        {
+            found = Some(*var);
+        }
+    });
+    found
+}
+
+fn events(body: &Block, var: Var, site: SiteId) -> Events {
+    let mut events = Events { closes: Vec::new(), rebinds: Vec::new(), aliased_or_wrapped: false };
+    visit(body, &mut |stmt| match stmt {
+        Stmt::Close { var: v, span } if *v == var => events.closes.push(*span),
+        Stmt::Open { site: s, target: Some(v), span, .. } if *v == var && *s != site => events.rebinds.push(*span),
+        Stmt::Assign { dst, span, .. } if *dst == var => events.rebinds.push(*span),
+        Stmt::Assign { src: Some(src), .. } if *src == var => events.aliased_or_wrapped = true,
+        Stmt::With { items, .. } if items.iter().any(|i| i.var == var && i.exit == WithExit::Closes) => {
+            events.aliased_or_wrapped = true
+        }
+        _ => {}
+    });
+    events
+}
+
+/// Calls `f` on every statement, nested ones included.
+fn visit(block: &Block, f: &mut dyn FnMut(&Stmt)) {
+    for stmt in block {
+        f(stmt);
+        match stmt {
+            Stmt::If { branches, .. } => branches.iter().for_each(|b| visit(b, f)),
+            Stmt::Loop { body, orelse, .. } => {
+                visit(body, f);
+                visit(orelse, f);
+            }
+            Stmt::Try { body, handlers, orelse, finally } => {
+                visit(body, f);
+                handlers.iter().for_each(|h| visit(h, f));
+                visit(orelse, f);
+                visit(finally, f);
+            }
+            Stmt::With { body, .. } => visit(body, f),
+            _ => {}
+        }
+    }
+}
+
+/// `x = OPEN(...)` and the statements after it that use `x`, planned as a block of their own: the
+/// statements up to the last one that mentions `x` (or up to a plain `x.close()` that ends them,
+/// which the block replaces). Only made when it keeps the code's meaning apart from when `x` is
+/// closed: `x` is not mentioned before the open, not rebound, not given another name, and every
+/// close of it inside the block is a plain statement the rewrite can drop.
+pub struct BlockPlan<'a> {
+    source: &'a str,
+    function: &'a LoweredFunction,
+    bound: &'a BoundStatement,
+    name: &'a str,
+    unit: &'a str,
+    /// `bound.following[..body_end]` go into the new block.
+    body_end: usize,
+    /// The close that ends the statements, which the new block replaces.
+    pub trailing_close: Option<&'a CloseStatement>,
+    /// Closes inside the new block, which it makes redundant.
+    inner_closes: Vec<&'a CloseStatement>,
+}
+
+pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
+    let SiteLayout::Bound(bound) = &finding.site.layout else { return None };
+    let source = finding.source;
+    let function = finding.function;
+    let name = finding.site.binding.as_deref()?;
+    let unit = bound.unit.as_deref()?;
+    let site = finding.report.site;
+    let var = bound_var(&function.ir.body, site)?;
+    let events = events(&function.ir.body, var, site);
+    if events.aliased_or_wrapped {
+        return None;
+    }
+    let mentions = function.layout.mentions.get(name)?;
+    if mentions.iter().any(|m| m.start < bound.statement.start) {
+        return None;
+    }
+    let contains = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
+    let last = bound.following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)))?;
+    let closes = &function.layout.close_statements;
+    let trailing_close = closes
+        .iter()
+        .find(|c| c.statement == bound.following[last] && events.closes.contains(&c.call))
+        .filter(|c| ends_its_line(source, c.statement));
+    let body_end = if trailing_close.is_some() { last } else { last + 1 };
+    let region = Span::new(bound.statement.start as usize, bound.following[last].end as usize);
+    // Without a close to replace, `x` must not be used after the new block closes it.
+    if trailing_close.is_none() && mentions.iter().any(|m| m.start >= region.end) {
+        return None;
+    }
+    if events.rebinds.iter().any(|r| contains(region, *r)) {
+        return None;
+    }
+    let body = Span::new(bound.statement.end as usize, region.end as usize);
+    let mut inner_closes = Vec::new();
+    for close in events.closes.iter().filter(|c| contains(body, **c)) {
+        if trailing_close.is_some_and(|t| t.call == *close) {
+            continue;
+        }
+        let statement = closes.iter().find(|c| c.call == *close)?;
+        if source[statement.statement.range()].contains('\n') {
+            return None;
+        }
+        let own_lines = starts_its_line(source, statement.statement) && ends_its_line(source, statement.statement);
+        if !(statement.alone_in_block || own_lines) {
+            return None;
+        }
+        inner_closes.push(statement);
+    }
+    let own_lines =
+        ends_its_line(source, bound.statement) && bound.following[..=last].iter().all(|s| starts_its_line(source, *s));
+    own_lines.then_some(BlockPlan { source, function, bound, name, unit, body_end, trailing_close, inner_closes })
+}
+
+fn starts_its_line(source: &str, span: Span) -> bool {
+    indentation_before(source, span.start as usize).is_some()
+}
+
+/// Only whitespace or a comment follows it on its last line.
+fn ends_its_line(source: &str, span: Span) -> bool {
+    let end = span.end as usize;
+    let rest = &source[end..next_line_start(source, end)];
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest.is_empty() || rest.starts_with('#') || rest.starts_with('\n') || rest.starts_with("\r\n")
+}
+
+impl BlockPlan<'_> {
+    /// The value of `x = OPEN(...)` as written.
+    pub fn value(&self) -> &str {
+        &self.source[self.bound.value.range()]
+    }
+
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The trailing close as written (`conn.close()`), if the statements end with one.
+    pub fn trailing_close_text(&self) -> Option<&str> {
+        self.trailing_close.map(|c| &self.source[c.statement.range()])
+    }
+
+    /// `header` (`with closing(OPEN(...)) as x:`) replaces `x = OPEN(...)`, and the statements
+    /// after it move into its block.
+    pub fn with_block(&self, header: &str) -> Edit {
+        self.rewrite(header, None)
+    }
+
+    /// `x = OPEN(...)` stays; the statements after it move into `try:`, and `finally:` runs
+    /// `close` (`x.close()`, `pool.putconn(x)`).
+    pub fn try_finally(&self, close: &str) -> Edit {
+        let statement = &self.source[self.bound.statement.range()];
+        self.rewrite(statement, Some(close))
+    }
+
+    fn rewrite(&self, header: &str, finally: Option<&str>) -> Edit {
+        let source = self.source;
+        let start = self.bound.statement.start as usize;
+        let indent = indentation_before(source, start).unwrap_or_default();
+        let newline = line_ending_at(source, start);
+        // The open's own line keeps its comment.
+        let after_open = next_line_start(source, self.bound.statement.end as usize);
+        let mut out = String::from(header);
+        out.push_str(&source[self.bound.statement.end as usize..after_open]);
+        if !out.ends_with('\n') {
+            out.push_str(newline);
+        }
+        if finally.is_some() {
+            out.push_str(&format!("{indent}try:{newline}"));
+        }
+        let (body_stop, end) = match (self.trailing_close, self.body_end) {
+            (Some(close), _) => {
+                let close_start = close.statement.start as usize;
+                (line_start(source, close_start), next_line_start(source, close.statement.end as usize))
+            }
+            (None, n) => {
+                let last_end = next_line_start(source, self.bound.following[n - 1].end as usize);
+                (last_end, last_end)
+            }
+        };
+        let body_start = after_open.min(body_stop);
+        if self.body_end == 0 {
+            out.push_str(&format!("{indent}{}pass{newline}", self.unit));
+        } else {
+            out.push_str(&self.indented(body_start, body_stop));
+            if !out.ends_with('\n') {
+                out.push_str(newline);
+            }
+        }
+        if let Some(close) = finally {
+            out.push_str(&format!("{indent}finally:{newline}{indent}{}{close}{newline}", self.unit));
+        }
+        // A text that ended without a line ending keeps ending so.
+        if end == source.len() && !source.ends_with('\n') && out.ends_with(newline) {
+            out.truncate(out.len() - newline.len());
+        }
+        Edit::replace(Span::new(start, end), out)
+    }
+
+    /// The lines in `from..to` with one more level of indentation, the closes inside dropped (a
+    /// close that is the only statement of its block becomes `pass`).
+    fn indented(&self, from: usize, to: usize) -> String {
+        let source = self.source;
+        let (passes, dropped): (Vec<&CloseStatement>, Vec<&CloseStatement>) =
+            self.inner_closes.iter().partition(|c| c.alone_in_block);
+        let dropped_lines: Vec<(usize, usize)> = dropped
+            .iter()
+            .map(|c| {
+                (line_start(source, c.statement.start as usize), next_line_start(source, c.statement.end as usize))
+            })
+            .collect();
+        let strings = &self.function.layout.multiline_strings;
+        let mut out = String::new();
+        let mut at = from;
+        while at < to {
+            if let Some(&(_, end)) = dropped_lines.iter().find(|(start, _)| *start == at) {
+                at = end;
+                continue;
+            }
+            let line_end = next_line_start(source, at).min(to);
+            let blank = source[at..line_end].trim().is_empty();
+            let in_string = strings.iter().any(|s| (s.start as usize) < at && at < s.end as usize);
+            if !blank && !in_string {
+                out.push_str(self.unit);
+            }
+            let mut cursor = at;
+            for close in passes.iter().filter(|c| (at..line_end).contains(&(c.statement.start as usize))) {
+                out.push_str(&source[cursor..close.statement.start as usize]);
+                out.push_str("pass");
+                cursor = close.statement.end as usize;
+            }
+            out.push_str(&source[cursor..line_end]);
+            at = line_end;
+        }
+        out
+    }
+}
+
+/// The close a resource's own statements use (`x.close()`), or the one the knowledge names.
+fn close_text(finding: &SiteFinding, plan: &BlockPlan) -> String {
+    match plan.trailing_close_text() {
+        Some(text) => text.to_string(),
+        None => finding.close_call(),
+    }
+}
+
+/// The fix that closes a resource bound by `x = OPEN(...)` when the statements that use it are
+/// done: `with OPEN(...) as x:` where the resource's own `with` does nothing but close it (files,
+/// sockets), `with closing(OPEN(...)) as x:` where it has a `close()` method (its own `with`
+/// may do more, such as commit), else `try:`/`finally:` with its close. Returns the fix's
+/// message and edits.
+pub fn close_block(finding: &SiteFinding) -> Option<(String, Vec<Edit>)> {
+    let resource = finding.resource;
+    if resource.is_async || resource.close_on == CloseOn::Pool || resource.returns != Returns::Object {
+        return None;
+    }
+    let plan = plan_block(finding)?;
+    let name = plan.name();
+    let plain_close = format!("{name}.close()");
+    let closes_with_close = match plan.trailing_close_text() {
+        Some(text) => text.split_whitespace().collect::<String>() == plain_close,
+        None => resource.close.first().is_some_and(|c| c == "close"),
+    };
+    let own_with = resource.context_manager == ContextManager::Closes
+        && resource.history.is_empty()
+        && matches!(resource.kind, Kind::File | Kind::Socket);
+    if closes_with_close && own_with {
+        let edit = plan.with_block(&format!("with {} as {name}:", plan.value()));
+        return Some((format!("Open `{name}` in a `with` block around the statements that use it"), vec![edit]));
+    }
+    if closes_with_close && let Some(closing) = closing(finding.source, finding.module, finding.function) {
+        let header = format!("with {}({}) as {name}:", closing.name, plan.value());
+        let message = format!("Open `{name}` in `with {}(...)` around the statements that use it", closing.name);
+        return Some((message, closing.import.into_iter().chain([plan.with_block(&header)]).collect()));
+    }
+    let close = close_text(finding, &plan);
+    Some((format!("Call `{close}` in a `finally` block"), vec![plan.try_finally(&close)]))
+}
