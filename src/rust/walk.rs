@@ -101,6 +101,8 @@ pub struct PairFact {
     pub driver: Option<String>,
     /// Where the binding ends, to look for later uses.
     pub bound_at: usize,
+    /// The `let (client, _) = ...;` statement and its `_`, for the fix (`None` for `.0`).
+    pub statement: Option<(Span, Option<Span>)>,
 }
 
 /// `tx.commit();` in async code, without `.await`.
@@ -111,6 +113,8 @@ pub struct UnawaitedFact {
     pub method: String,
     /// The end of the method call, where `.await` goes.
     pub insert_at: usize,
+    /// The innermost function, closure or block around it is async: `.await` is allowed there.
+    pub awaitable: bool,
 }
 
 /// `let a = pool.acquire().await?`: a checkout (or transaction) bound to a name.
@@ -168,6 +172,8 @@ struct Walker<'s, 'a> {
     env: Vec<HashMap<String, ResourceId>>,
     loops: Vec<LoopFrame>,
     async_depth: usize,
+    /// For each function, closure and async block the walk is in: whether it is async.
+    async_bodies: Vec<bool>,
     once_depth: usize,
     blocks: Vec<Span>,
     closure_count: usize,
@@ -189,6 +195,7 @@ pub fn walk_function(scope: &FileScope, function: &FunctionItem) -> FunctionFact
         env: vec![HashMap::new()],
         loops: Vec::new(),
         async_depth: usize::from(function.is_async()),
+        async_bodies: vec![function.is_async()],
         once_depth: 0,
         blocks: Vec::new(),
         closure_count: 0,
@@ -457,7 +464,8 @@ impl Walker<'_, '_> {
         }
         let span = self.span(call);
         let insert_at = span.end as usize;
-        self.facts.unawaited.push(UnawaitedFact { resource, span, method, insert_at });
+        let awaitable = self.async_bodies.last().copied().unwrap_or(false);
+        self.facts.unawaited.push(UnawaitedFact { resource, span, method, insert_at, awaitable });
     }
 
     fn record_checkout(&mut self, local: &syn::Local, init: &syn::Expr) {
@@ -547,13 +555,14 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             if let syn::Pat::Tuple(tuple) = strip_type(&local.pat)
                 && let Some(second) = tuple.elems.iter().nth(1)
             {
-                let driver = match strip_type(second) {
-                    syn::Pat::Wild(_) => None,
-                    syn::Pat::Ident(ident) => Some(ident.ident.to_string()),
+                let (driver, hole) = match strip_type(second) {
+                    syn::Pat::Wild(wild) => (None, Some(self.span(wild))),
+                    syn::Pat::Ident(ident) => (Some(ident.ident.to_string()), None),
                     _ => return,
                 };
                 let span = self.span(&init.expr);
-                self.facts.pairs.push(PairFact { resource, span, driver, bound_at });
+                let statement = Some((self.span(local), hole));
+                self.facts.pairs.push(PairFact { resource, span, driver, bound_at, statement });
             }
             return;
         }
@@ -602,13 +611,17 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
         let is_async = closure.asyncness.is_some();
         self.async_depth += usize::from(is_async);
+        self.async_bodies.push(is_async);
         self.in_closure(|walker| walker.visit_expr(&closure.body));
+        self.async_bodies.pop();
         self.async_depth -= usize::from(is_async);
     }
 
     fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
         self.async_depth += 1;
+        self.async_bodies.push(true);
         self.in_closure(|walker| walker.visit_block(&block.block));
+        self.async_bodies.pop();
         self.async_depth -= 1;
     }
 
@@ -664,7 +677,8 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             && self.scope.kind(resource) == Kind::DriverPair
         {
             let span = self.span(&*field.base);
-            self.facts.pairs.push(PairFact { resource, span, driver: None, bound_at: span.end as usize });
+            let bound_at = span.end as usize;
+            self.facts.pairs.push(PairFact { resource, span, driver: None, bound_at, statement: None });
         }
         syn::visit::visit_expr_field(self, field);
     }

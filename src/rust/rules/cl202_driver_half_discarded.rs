@@ -1,11 +1,12 @@
 #![doc = include_str!("../../../rules/CL202.md")]
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Span};
+use crate::fix::{line_ending_at, line_start, next_line_start};
 use crate::rule::Rule;
 use crate::rust::scope::FileScope;
-use crate::rust::walk::FunctionFacts;
+use crate::rust::walk::{FunctionFacts, PairFact};
 
-pub fn check(_scope: &FileScope, facts: &FunctionFacts) -> Vec<Diagnostic> {
+pub fn check(_scope: &FileScope, facts: &FunctionFacts, source: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for pair in &facts.pairs {
         let (message, name) = match &pair.driver {
@@ -16,9 +17,55 @@ pub fn check(_scope: &FileScope, facts: &FunctionFacts) -> Vec<Diagnostic> {
             ),
             Some(_) => continue,
         };
-        out.push(Diagnostic::new(Rule::DriverHalfDiscarded, pair.span, message).with_help(format!(
+        let mut diagnostic = Diagnostic::new(Rule::DriverHalfDiscarded, pair.span, message).with_help(format!(
             "bind it and spawn it: `tokio::spawn(async move {{ if let Err(e) = {name}.await {{ eprintln!(\"connection error: {{e}}\"); }} }});`"
-        )));
+        ));
+        if let Some(fix) = fix(pair, facts, source) {
+            diagnostic = diagnostic.with_fix(fix);
+        }
+        out.push(diagnostic);
     }
     out
+}
+
+/// `let (client, _) = connect(..).await?;` → `let (client, connection) = ...;` and a spawned task
+/// that drives `connection` on the next line. Unsafe: it needs a tokio runtime, and the task
+/// now logs the connection's error to stderr.
+fn fix(pair: &PairFact, facts: &FunctionFacts, source: &str) -> Option<Fix> {
+    let (statement, hole) = pair.statement?;
+    let start = statement.start as usize;
+    let indent = &source[line_start(source, start)..start];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let name = match (&pair.driver, hole) {
+        (Some(name), _) => name.clone(),
+        (None, Some(_)) => fresh_name(facts, "connection"),
+        (None, None) => return None,
+    };
+    let unit = if indent.contains('\t') { "\t" } else { "    " };
+    let newline = line_ending_at(source, start);
+    let at = next_line_start(source, statement.end as usize);
+    let lead = if at == source.len() && !source.ends_with('\n') { newline } else { "" };
+    let spawn = [
+        format!("{indent}tokio::spawn(async move {{"),
+        format!("{indent}{unit}if let Err(e) = {name}.await {{"),
+        format!("{indent}{unit}{unit}eprintln!(\"connection error: {{e}}\");"),
+        format!("{indent}{unit}}}"),
+        format!("{indent}}});"),
+    ];
+    let mut edits = vec![Edit::insert(at, format!("{lead}{}{newline}", spawn.join(newline)))];
+    if let Some(hole) = hole.filter(|_| pair.driver.is_none()) {
+        edits.push(Edit::replace(Span::new(hole.start as usize, hole.end as usize), name.clone()));
+    }
+    Some(Fix::new(format!("Bind the connection half as `{name}` and spawn it"), Applicability::Unsafe, edits))
+}
+
+/// `base`, or `base2`, `base3`... whichever the function does not mention.
+fn fresh_name(facts: &FunctionFacts, base: &str) -> String {
+    let taken = |name: &str| facts.uses.iter().any(|(used, _)| used == name);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..).map(|n| format!("{base}{n}")).find(|name| !taken(name)).unwrap_or_default()
 }

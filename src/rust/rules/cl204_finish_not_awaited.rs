@@ -1,6 +1,6 @@
 #![doc = include_str!("../../../rules/CL204.md")]
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
 use crate::rule::Rule;
 use crate::rust::scope::FileScope;
 use crate::rust::walk::FunctionFacts;
@@ -18,12 +18,24 @@ pub fn check(scope: &FileScope, facts: &FunctionFacts, source: &str) -> Vec<Diag
                 "rollback" => "nothing is rolled back now; the rollback waits for the next use of the connection",
                 _ => "the close never happens: the server learns of it only when the socket times out",
             };
-            Diagnostic::new(
+            let diagnostic = Diagnostic::new(
                 Rule::FinishNotAwaited,
                 fact.span,
                 format!("`{}` on this {noun} returns a future that is never awaited: {effect}", fact.method),
             )
-            .with_help(format!("await it: `{call}.await?`"))
+            .with_help(format!("await it: `{call}.await?`"));
+            // Safe: the value was thrown away, so awaiting it only makes the call happen; where the
+            // code around it is not async (a plain closure), `.await` would not compile.
+            if fact.awaitable {
+                let fix = Fix::new(
+                    format!("Await it: `{}().await`", fact.method),
+                    Applicability::Safe,
+                    vec![Edit::insert(fact.insert_at, ".await")],
+                );
+                diagnostic.with_fix(fix)
+            } else {
+                diagnostic
+            }
         })
         .collect()
 }
