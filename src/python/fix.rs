@@ -92,6 +92,8 @@ fn import_edit(source: &str, module: &LoweredModule, statement: &str) -> Edit {
         format!("{newline}{statement}{newline}")
     } else if module.layout.after_header {
         format!("{statement}{newline}")
+    } else if module.layout.before_definition {
+        format!("{statement}{newline}{newline}{newline}")
     } else {
         format!("{statement}{newline}{newline}")
     };
@@ -113,6 +115,8 @@ struct Events {
     rebinds: Vec<Span>,
     /// Another name is made to hold it, or a `with closing(x)` closes it.
     aliased_or_wrapped: bool,
+    /// An `if x is None`/`if not x`: it may not hold a resource at all.
+    null_tested: bool,
 }
 
 /// The name the open of `site` binds, in the function body.
@@ -129,7 +133,7 @@ fn bound_var(body: &Block, site: SiteId) -> Option<Var> {
 }
 
 fn events(body: &Block, var: Var, site: SiteId) -> Events {
-    let mut events = Events { closes: Vec::new(), rebinds: Vec::new(), aliased_or_wrapped: false };
+    let mut events = Events { closes: Vec::new(), rebinds: Vec::new(), aliased_or_wrapped: false, null_tested: false };
     visit(body, &mut |stmt| match stmt {
         Stmt::Close { var: v, span } if *v == var => events.closes.push(*span),
         Stmt::Open { site: s, target: Some(v), span, .. } if *v == var && *s != site => events.rebinds.push(*span),
@@ -138,6 +142,7 @@ fn events(body: &Block, var: Var, site: SiteId) -> Events {
         Stmt::With { items, .. } if items.iter().any(|i| i.var == var && i.exit == WithExit::Closes) => {
             events.aliased_or_wrapped = true
         }
+        Stmt::If { null_test: Some(test), .. } if test.var == var => events.null_tested = true,
         _ => {}
     });
     events
@@ -166,10 +171,11 @@ fn visit(block: &Block, f: &mut dyn FnMut(&Stmt)) {
 }
 
 /// `x = OPEN(...)` and the statements after it that use `x`, planned as a block of their own: the
-/// statements up to the last one that mentions `x` (or up to a plain `x.close()` that ends them,
-/// which the block replaces). Only made when it keeps the code's meaning apart from when `x` is
-/// closed: `x` is not mentioned before the open, not rebound, not given another name, and every
-/// close of it inside the block is a plain statement the rewrite can drop.
+/// statements up to a plain `x.close()` that ends them (which the block replaces), or else up
+/// to the last one that mentions `x` or something opened from it (a cursor). Only made when it
+/// keeps the code's meaning apart from when `x` is closed: `x` is not handed off, not mentioned
+/// before the open, not tested for `None`, not rebound or given another name, and every other
+/// close of it inside the block is a statement of its own the rewrite can drop.
 pub struct BlockPlan<'a> {
     source: &'a str,
     function: &'a LoweredFunction,
@@ -179,13 +185,16 @@ pub struct BlockPlan<'a> {
     /// `bound.following[..body_end]` go into the new block.
     body_end: usize,
     /// The close that ends the statements, which the new block replaces.
-    pub trailing_close: Option<&'a CloseStatement>,
+    trailing_close: Option<&'a CloseStatement>,
     /// Closes inside the new block, which it makes redundant.
     inner_closes: Vec<&'a CloseStatement>,
 }
 
 pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let SiteLayout::Bound(bound) = &finding.site.layout else { return None };
+    if finding.report.handed_off.is_some() {
+        return None;
+    }
     let source = finding.source;
     let function = finding.function;
     let name = finding.site.binding.as_deref()?;
@@ -193,7 +202,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let site = finding.report.site;
     let var = bound_var(&function.ir.body, site)?;
     let events = events(&function.ir.body, var, site);
-    if events.aliased_or_wrapped {
+    if events.aliased_or_wrapped || events.null_tested {
         return None;
     }
     let mentions = function.layout.mentions.get(name)?;
@@ -201,16 +210,30 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
         return None;
     }
     let contains = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
-    let last = bound.following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)))?;
+    let mentioned_in =
+        |mentions: &[Span]| bound.following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)));
+    let last_own = mentioned_in(mentions)?;
     let closes = &function.layout.close_statements;
     let trailing_close = closes
         .iter()
-        .find(|c| c.statement == bound.following[last] && events.closes.contains(&c.call))
+        .find(|c| c.statement == bound.following[last_own] && events.closes.contains(&c.call))
         .filter(|c| ends_its_line(source, c.statement));
+    // What is opened from it (a cursor) needs it open while it is used.
+    let derived: Vec<Span> = derived_names(finding, var)
+        .iter()
+        .filter_map(|n| function.layout.mentions.get(n.as_str()))
+        .flatten()
+        .copied()
+        .filter(|m| m.start >= bound.statement.end)
+        .collect();
+    let last = match trailing_close {
+        Some(_) => last_own,
+        None => last_own.max(mentioned_in(&derived).unwrap_or(0)),
+    };
     let body_end = if trailing_close.is_some() { last } else { last + 1 };
     let region = Span::new(bound.statement.start as usize, bound.following[last].end as usize);
-    // Without a close to replace, `x` must not be used after the new block closes it.
-    if trailing_close.is_none() && mentions.iter().any(|m| m.start >= region.end) {
+    // Without a close to replace, nothing may use it after the new block closes it.
+    if trailing_close.is_none() && mentions.iter().chain(&derived).any(|m| m.start >= region.end) {
         return None;
     }
     if events.rebinds.iter().any(|r| contains(region, *r)) {
@@ -222,12 +245,14 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
         if trailing_close.is_some_and(|t| t.call == *close) {
             continue;
         }
+        // Dropped only where the block's own close comes right after it: before a `return` or
+        // `raise`, or with nothing of the block left after it. A close that is the only
+        // statement of its block would leave a `pass` behind; one that shares its line cannot
+        // be dropped alone.
         let statement = closes.iter().find(|c| c.call == *close)?;
-        if source[statement.statement.range()].contains('\n') {
-            return None;
-        }
         let own_lines = starts_its_line(source, statement.statement) && ends_its_line(source, statement.statement);
-        if !(statement.alone_in_block || own_lines) {
+        let last_thing = only_trivia(source, statement.statement.end as usize, region.end as usize);
+        if statement.alone_in_block || !own_lines || !(statement.before_exit || last_thing) {
             return None;
         }
         inner_closes.push(statement);
@@ -235,6 +260,36 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let own_lines =
         ends_its_line(source, bound.statement) && bound.following[..=last].iter().all(|s| starts_its_line(source, *s));
     own_lines.then_some(BlockPlan { source, function, bound, name, unit, body_end, trailing_close, inner_closes })
+}
+
+/// The names bound to what is opened from the resource of `var` (`cur = conn.cursor()`), and
+/// from those in turn.
+fn derived_names(finding: &SiteFinding, var: Var) -> Vec<String> {
+    let mut owners = vec![var];
+    let mut names = Vec::new();
+    let mut grew = true;
+    while grew {
+        grew = false;
+        visit(&finding.function.ir.body, &mut |stmt| {
+            if let Stmt::Open { site, target: Some(target), owner: Some(owner), .. } = stmt
+                && owners.contains(owner)
+                && !owners.contains(target)
+            {
+                owners.push(*target);
+                names.extend(finding.module.sites.get(*site as usize).and_then(|s| s.binding.clone()));
+                grew = true;
+            }
+        });
+    }
+    names
+}
+
+/// Only line ends, whitespace and comments in `from..to`.
+fn only_trivia(source: &str, from: usize, to: usize) -> bool {
+    source[from..to].lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    })
 }
 
 fn starts_its_line(source: &str, span: Span) -> bool {
@@ -257,6 +312,13 @@ impl BlockPlan<'_> {
 
     pub fn name(&self) -> &str {
         self.name
+    }
+
+    /// Whether every close the rewrite drops inside the block is `close` (up to spacing): the
+    /// block must end with the same close the code made.
+    pub fn drops_only(&self, close: &str) -> bool {
+        let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+        self.inner_closes.iter().all(|c| squeeze(&self.source[c.statement.range()]) == squeeze(close))
     }
 
     /// The trailing close as written (`conn.close()`), if the statements end with one.
@@ -321,13 +383,11 @@ impl BlockPlan<'_> {
         Edit::replace(Span::new(start, end), out)
     }
 
-    /// The lines in `from..to` with one more level of indentation, the closes inside dropped (a
-    /// close that is the only statement of its block becomes `pass`).
+    /// The lines in `from..to` with one more level of indentation, the closes inside dropped.
     fn indented(&self, from: usize, to: usize) -> String {
         let source = self.source;
-        let (passes, dropped): (Vec<&CloseStatement>, Vec<&CloseStatement>) =
-            self.inner_closes.iter().partition(|c| c.alone_in_block);
-        let dropped_lines: Vec<(usize, usize)> = dropped
+        let dropped: Vec<(usize, usize)> = self
+            .inner_closes
             .iter()
             .map(|c| {
                 (line_start(source, c.statement.start as usize), next_line_start(source, c.statement.end as usize))
@@ -337,66 +397,65 @@ impl BlockPlan<'_> {
         let mut out = String::new();
         let mut at = from;
         while at < to {
-            if let Some(&(_, end)) = dropped_lines.iter().find(|(start, _)| *start == at) {
+            if let Some(&(_, end)) = dropped.iter().find(|(start, _)| *start == at) {
                 at = end;
                 continue;
             }
             let line_end = next_line_start(source, at).min(to);
-            let blank = source[at..line_end].trim().is_empty();
+            let line = &source[at..line_end];
             let in_string = strings.iter().any(|s| (s.start as usize) < at && at < s.end as usize);
-            if !blank && !in_string {
+            if !line.trim().is_empty() && !in_string {
                 out.push_str(self.unit);
             }
-            let mut cursor = at;
-            for close in passes.iter().filter(|c| (at..line_end).contains(&(c.statement.start as usize))) {
-                out.push_str(&source[cursor..close.statement.start as usize]);
-                out.push_str("pass");
-                cursor = close.statement.end as usize;
-            }
-            out.push_str(&source[cursor..line_end]);
+            out.push_str(line);
             at = line_end;
         }
         out
     }
 }
 
-/// The close a resource's own statements use (`x.close()`), or the one the knowledge names.
-fn close_text(finding: &SiteFinding, plan: &BlockPlan) -> String {
-    match plan.trailing_close_text() {
-        Some(text) => text.to_string(),
-        None => finding.close_call(),
-    }
-}
-
 /// The fix that closes a resource bound by `x = OPEN(...)` when the statements that use it are
-/// done: `with OPEN(...) as x:` where the resource's own `with` does nothing but close it (files,
-/// sockets), `with closing(OPEN(...)) as x:` where it has a `close()` method (its own `with`
-/// may do more, such as commit), else `try:`/`finally:` with its close. Returns the fix's
-/// message and edits.
+/// done. Where the close is `x.close()` (the code's own, or the resource's when the code has
+/// none): `with OPEN(...) as x:` if the resource's own `with` does nothing but close it (files,
+/// sockets), else `with closing(OPEN(...)) as x:` (its own `with` may do more, such as commit).
+/// Where the code ends with another close (`smtp.quit()`): that close in `finally:`. Not offered
+/// for processes (waiting for one on an error path can hang) or where no close is known.
+/// Returns the fix's message and edits.
 pub fn close_block(finding: &SiteFinding) -> Option<(String, Vec<Edit>)> {
     let resource = finding.resource;
-    if resource.is_async || resource.close_on == CloseOn::Pool || resource.returns != Returns::Object {
+    let unsupported = resource.is_async
+        || resource.close_on == CloseOn::Pool
+        || resource.returns != Returns::Object
+        || resource.kind == Kind::Process;
+    if unsupported {
         return None;
     }
     let plan = plan_block(finding)?;
     let name = plan.name();
     let plain_close = format!("{name}.close()");
-    let closes_with_close = match plan.trailing_close_text() {
-        Some(text) => text.split_whitespace().collect::<String>() == plain_close,
-        None => resource.close.first().is_some_and(|c| c == "close"),
+    let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+    let close = match plan.trailing_close_text() {
+        Some(text) if squeeze(text) == plain_close => plain_close.clone(),
+        Some(text) => text.to_string(),
+        None if resource.close.iter().any(|c| c == "close") => plain_close.clone(),
+        None => return None,
     };
-    let own_with = resource.context_manager == ContextManager::Closes
-        && resource.history.is_empty()
-        && matches!(resource.kind, Kind::File | Kind::Socket);
-    if closes_with_close && own_with {
-        let edit = plan.with_block(&format!("with {} as {name}:", plan.value()));
-        return Some((format!("Open `{name}` in a `with` block around the statements that use it"), vec![edit]));
+    if !plan.drops_only(&close) {
+        return None;
     }
-    if closes_with_close && let Some(closing) = closing(finding.source, finding.module, finding.function) {
-        let header = format!("with {}({}) as {name}:", closing.name, plan.value());
-        let message = format!("Open `{name}` in `with {}(...)` around the statements that use it", closing.name);
-        return Some((message, closing.import.into_iter().chain([plan.with_block(&header)]).collect()));
+    if close == plain_close {
+        let own_with = resource.context_manager == ContextManager::Closes
+            && resource.history.is_empty()
+            && matches!(resource.kind, Kind::File | Kind::Socket);
+        if own_with {
+            let edit = plan.with_block(&format!("with {} as {name}:", plan.value()));
+            return Some((format!("Open `{name}` in a `with` block around the statements that use it"), vec![edit]));
+        }
+        if let Some(closing) = closing(finding.source, finding.module, finding.function) {
+            let header = format!("with {}({}) as {name}:", closing.name, plan.value());
+            let message = format!("Open `{name}` in `with {}(...)` around the statements that use it", closing.name);
+            return Some((message, closing.import.into_iter().chain([plan.with_block(&header)]).collect()));
+        }
     }
-    let close = close_text(finding, &plan);
     Some((format!("Call `{close}` in a `finally` block"), vec![plan.try_finally(&close)]))
 }

@@ -80,6 +80,9 @@ pub struct CloseStatement {
     pub statement: Span,
     /// The only statement of its block (removing it needs a `pass`).
     pub alone_in_block: bool,
+    /// The next statement of its block is a `return` or a `raise`: nothing runs between the
+    /// close and leaving the function.
+    pub before_exit: bool,
 }
 
 /// What a function's text says, as far as fixes need it.
@@ -107,6 +110,8 @@ pub struct ModuleLayout {
     pub import_at: usize,
     /// `import_at` is after a docstring or imports (else it is before the first statement).
     pub after_header: bool,
+    /// The first statement is a function or class definition (two blank lines go before it).
+    pub before_definition: bool,
     /// The name a module-level `from contextlib import closing [as x]` binds.
     pub closing: Option<String>,
     /// The name a module-level `import contextlib [as x]` binds.
@@ -254,6 +259,9 @@ pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
         }
     }
     layout.after_header = last_header.is_some();
+    layout.before_definition = statements
+        .first()
+        .is_some_and(|s| matches!(s.kind(), "function_definition" | "class_definition" | "decorated_definition"));
     layout.import_at = match (last_header, statements.first()) {
         (Some(header), _) => line_end(src, header.end_byte()),
         (None, Some(first)) => {

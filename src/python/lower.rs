@@ -709,6 +709,8 @@ struct FnLowerer<'a, 's> {
     expecting_depth: usize,
     /// For fixes: the statement being lowered is the only one of its block.
     stmt_alone: bool,
+    /// For fixes: the statement after the one being lowered is a `return` or a `raise`.
+    stmt_before_exit: bool,
     /// For fixes: the open the statement being lowered binds, as `x = OPEN(...)`, with its value.
     bound_here: Option<(SiteId, Span)>,
     /// For fixes: the `with` statement being lowered is an `async with`.
@@ -751,6 +753,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             handler_depth: 0,
             expecting_depth: 0,
             stmt_alone: false,
+            stmt_before_exit: false,
             bound_here: None,
             in_async_with: false,
             close_statements: Vec::new(),
@@ -942,6 +945,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             let statements = if is_block { named_children(node) } else { vec![node] };
             for (i, stmt) in statements.iter().enumerate() {
                 self.stmt_alone = statements.len() == 1;
+                self.stmt_before_exit = statements
+                    .get(i + 1)
+                    .is_some_and(|next| matches!(next.kind(), "return_statement" | "raise_statement"));
                 self.bound_here = None;
                 self.stmt(*stmt, &mut out);
                 if let Some((site, value)) = self.bound_here.take()
@@ -970,7 +976,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn stmt(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
-        let alone = self.stmt_alone;
+        let (alone, before_exit) = (self.stmt_alone, self.stmt_before_exit);
         match node.kind() {
             "expression_statement" => {
                 for expr in named_children(node) {
@@ -999,7 +1005,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         "string" | "concatenated_string" => {}
                         _ => {
                             self.value(expr, Role::Discard, &mut effects);
-                            self.note_close_statement(node, alone, &effects);
+                            self.note_close_statement(node, alone, before_exit, &effects);
                         }
                     }
                     self.with_may_raise(expr, effects, out);
@@ -1092,7 +1098,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     /// Records a statement that is only a plain close (`x.close()`), for fixes that move it.
-    fn note_close_statement(&mut self, statement: Node, alone: bool, effects: &Block) {
+    fn note_close_statement(&mut self, statement: Node, alone: bool, before_exit: bool, effects: &Block) {
         let Some(call) = layout::statement_call(statement) else { return };
         let closes = effects.iter().any(|e| matches!(e, Stmt::Close { span: s, .. } if *s == span(call)));
         if closes && layout::is_plain_close(call, self.src) {
@@ -1100,6 +1106,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 call: span(call),
                 statement: span(statement),
                 alone_in_block: alone,
+                before_exit,
             });
         }
     }

@@ -69,6 +69,9 @@ fn fix(finding: &SiteFinding, receiver: &str, release: &str) -> Option<Fix> {
         Some(text) => text.to_string(),
         None => format!("{receiver}.{release}({})", plan.name()),
     };
+    if !plan.drops_only(&close) {
+        return None;
+    }
     let message = format!("Give it back with `{close}` in a `finally` block");
     Some(Fix::new(message, Applicability::Unsafe, vec![plan.try_finally(&close)]))
 }

@@ -3,10 +3,11 @@
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Span};
 use crate::fix::{line_ending_at, line_start, next_line_start};
 use crate::rule::Rule;
-use crate::rust::scope::FileScope;
+use crate::rust::scope::{FileScope, FunctionItem};
+use crate::rust::span_of;
 use crate::rust::walk::{FunctionFacts, PairFact};
 
-pub fn check(_scope: &FileScope, facts: &FunctionFacts, source: &str) -> Vec<Diagnostic> {
+pub fn check(scope: &FileScope, function: &FunctionItem, facts: &FunctionFacts, source: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for pair in &facts.pairs {
         let (message, name) = match &pair.driver {
@@ -20,7 +21,11 @@ pub fn check(_scope: &FileScope, facts: &FunctionFacts, source: &str) -> Vec<Dia
         let mut diagnostic = Diagnostic::new(Rule::DriverHalfDiscarded, pair.span, message).with_help(format!(
             "bind it and spawn it: `tokio::spawn(async move {{ if let Err(e) = {name}.await {{ eprintln!(\"connection error: {{e}}\"); }} }});`"
         ));
-        if let Some(fix) = fix(pair, facts, source) {
+        // The function's text, where a fresh name must not appear (in code, strings or macros).
+        let text = source
+            .get(span_of(function.sig, scope.offset).start as usize..span_of(function.body, scope.offset).end as usize)
+            .unwrap_or(source);
+        if let Some(fix) = fix(pair, text, source) {
             diagnostic = diagnostic.with_fix(fix);
         }
         out.push(diagnostic);
@@ -31,7 +36,7 @@ pub fn check(_scope: &FileScope, facts: &FunctionFacts, source: &str) -> Vec<Dia
 /// `let (client, _) = connect(..).await?;` → `let (client, connection) = ...;` and a spawned task
 /// that drives `connection` on the next line. Unsafe: it needs a tokio runtime, and the task
 /// now logs the connection's error to stderr.
-fn fix(pair: &PairFact, facts: &FunctionFacts, source: &str) -> Option<Fix> {
+fn fix(pair: &PairFact, function_text: &str, source: &str) -> Option<Fix> {
     let (statement, hole) = pair.statement?;
     let start = statement.start as usize;
     let indent = &source[line_start(source, start)..start];
@@ -40,7 +45,7 @@ fn fix(pair: &PairFact, facts: &FunctionFacts, source: &str) -> Option<Fix> {
     }
     let name = match (&pair.driver, hole) {
         (Some(name), _) => name.clone(),
-        (None, Some(_)) => fresh_name(facts, "connection"),
+        (None, Some(_)) => fresh_name(function_text, "connection"),
         (None, None) => return None,
     };
     let unit = if indent.contains('\t') { "\t" } else { "    " };
@@ -61,9 +66,16 @@ fn fix(pair: &PairFact, facts: &FunctionFacts, source: &str) -> Option<Fix> {
     Some(Fix::new(format!("Bind the connection half as `{name}` and spawn it"), Applicability::Unsafe, edits))
 }
 
-/// `base`, or `base2`, `base3`... whichever the function does not mention.
-fn fresh_name(facts: &FunctionFacts, base: &str) -> String {
-    let taken = |name: &str| facts.uses.iter().any(|(used, _)| used == name);
+/// `base`, or `base2`, `base3`... whichever the function's text does not contain as a word.
+fn fresh_name(function_text: &str, base: &str) -> String {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let taken = |name: &str| {
+        function_text.match_indices(name).any(|(at, _)| {
+            let before = function_text[..at].chars().next_back();
+            let after = function_text[at + name.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+    };
     if !taken(base) {
         return base.to_string();
     }

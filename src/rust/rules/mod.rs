@@ -25,7 +25,7 @@ pub fn check_function(
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     out.extend(cl201_forgotten_connection::check(scope, facts));
-    out.extend(cl202_driver_half_discarded::check(scope, facts, source));
+    out.extend(cl202_driver_half_discarded::check(scope, function, facts, source));
     out.extend(cl204_finish_not_awaited::check(scope, facts, source));
     out.extend(cl205_pool_per_call::check(scope, function, facts));
     out.extend(cl206_connection_per_iteration::check(scope, facts));
