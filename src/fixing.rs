@@ -2,12 +2,14 @@
 //! come from the run ([`crate::run::check_files_fixing`]); this writes them
 //! ([`crate::write`]) or prints them as a diff, renders what remains, and says how it went.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::diagnostic::{Applicability, Diagnostic};
 use crate::output::{self, OutputFormat};
+use crate::rule::Rule;
 use crate::run::FileResult;
 
 /// The fixing options of `connlint check`.
@@ -47,6 +49,7 @@ pub fn finish(
 ) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let (mut fixed, mut remaining, mut diffs) = (0, 0, 0);
+    let mut by_rule: BTreeMap<Rule, usize> = BTreeMap::new();
     for result in results {
         if let Some(error) = &result.error {
             eprintln!("connlint: error: {}: {error}", result.path);
@@ -70,6 +73,9 @@ pub fn finish(
                     had_error = true;
                     remaining += result.diagnostics.len();
                     continue;
+                }
+                for (rule, n) in &outcome.fixed {
+                    *by_rule.entry(*rule).or_default() += n;
                 }
                 (outcome.text.as_str(), &outcome.remaining, outcome.fixed_count())
             }
@@ -97,6 +103,11 @@ pub fn finish(
         eprintln!("connlint: would fix {fixed} {verb} in {diffs} file(s); {remaining} would remain");
     } else {
         writeln!(stdout, "{}", summary(fixed, remaining)).ok();
+    }
+    if !by_rule.is_empty() {
+        let counts: Vec<String> = by_rule.iter().map(|(rule, n)| format!("{n} {rule}")).collect();
+        let verb = if args.diff { "Would fix" } else { "Fixed" };
+        eprintln!("connlint: {verb}: {}", counts.join(", "));
     }
     if had_error {
         ExitCode::from(2)
