@@ -141,3 +141,68 @@ fn rust_files_are_checked_and_a_rust_syntax_error_is_cl000() {
     assert!(text.contains("src/lib.rs:3:5: CL204"), "{text}");
     assert!(text.contains("src/broken.rs:") && text.contains("CL000"), "{text}");
 }
+
+const UNSAFE_ONLY: &str =
+    "import sqlite3\r\n\r\ndef f(p):\r\n    conn = sqlite3.connect(p)\r\n    return conn.execute('x').fetchall()\r\n";
+
+#[test]
+fn fix_writes_safe_fixes_and_says_what_remains() {
+    let dir = project(&[("leaky.py", LEAKY), ("risky.py", UNSAFE_ONLY)]);
+    let check = connlint(&["check"], &dir);
+    assert!(stdout(&check).contains("fix available: Wrap it in `closing(...)`"), "{}", stdout(&check));
+    assert!(stdout(&check).contains("[*] 1 fixable with `--fix` (1 more with `--unsafe-fixes`"), "{}", stdout(&check));
+
+    let fixed = connlint(&["check", "--fix"], &dir);
+    assert_eq!(fixed.status.code(), Some(1), "one problem remains: {}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("Found 2 problems (1 fixed, 1 remaining)."), "{}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("risky.py:4:12"), "the remaining one is shown: {}", stdout(&fixed));
+    let leaky = std::fs::read_to_string(dir.join("leaky.py")).expect("read");
+    assert!(leaky.contains("from contextlib import closing\n"), "{leaky}");
+    assert!(leaky.contains("with closing(sqlite3.connect(p)) as conn, conn:"), "{leaky}");
+    assert_eq!(std::fs::read_to_string(dir.join("risky.py")).expect("read"), UNSAFE_ONLY, "unsafe fixes wait");
+
+    let all = connlint(&["check", "--fix", "--unsafe-fixes"], &dir);
+    assert_eq!(all.status.code(), Some(0), "{}", stdout(&all));
+    assert!(stdout(&all).contains("Found 1 problem (1 fixed, 0 remaining)."), "{}", stdout(&all));
+    let risky = std::fs::read_to_string(dir.join("risky.py")).expect("read");
+    assert!(risky.contains("    with closing(sqlite3.connect(p)) as conn:\r\n        return"), "CRLF kept: {risky:?}");
+    assert!(!risky.replace("\r\n", "").contains('\n'), "no bare line feed: {risky:?}");
+
+    let again = connlint(&["check", "--fix", "--unsafe-fixes"], &dir);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stdout(&again).contains("All checks passed!"), "{}", stdout(&again));
+}
+
+#[test]
+fn diff_prints_the_fixes_and_writes_nothing() {
+    let dir = project(&[("leaky.py", LEAKY), ("clean.py", CLEAN)]);
+    let output = connlint(&["check", "--diff"], &dir);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let diff = stdout(&output);
+    assert!(diff.starts_with("--- leaky.py\n+++ leaky.py\n@@ -1,5 +1,6 @@\n"), "{diff}");
+    assert!(
+        diff.contains("-    with sqlite3.connect(p) as conn:\n+    with closing(sqlite3.connect(p)) as conn, conn:\n")
+    );
+    assert!(!diff.contains("clean.py"), "{diff}");
+    assert!(stderr(&output).contains("would fix 1 problem"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(dir.join("leaky.py")).expect("read"), LEAKY);
+
+    let nothing = connlint(&["check", "--diff", "clean.py"], &dir);
+    assert_eq!(nothing.status.code(), Some(0));
+    assert_eq!(stdout(&nothing), "");
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_keeps_permissions_and_a_byte_order_mark() {
+    use std::os::unix::fs::PermissionsExt;
+    let with_bom = format!("\u{feff}{LEAKY}");
+    let dir = project(&[("bom.py", &with_bom)]);
+    let path = dir.join("bom.py");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o754)).expect("chmod");
+    let output = connlint(&["check", "--fix"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.starts_with("\u{feff}import sqlite3\nfrom contextlib import closing\n"), "{text:?}");
+    assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o754);
+}

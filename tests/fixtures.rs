@@ -3,13 +3,23 @@
 //! (Rust) on the line the diagnostic must land on. The harness fails on any missing or extra
 //! diagnostic, and compares the rendered output with `NAME.stdout` beside the fixture.
 //!
-//! Bless the rendered output after an intended change with `CONNLINT_BLESS=1 cargo test`.
+//! A fixture whose fixes change it has a twin with the expected result, `NAME.fixed.py` (or
+//! `.fixed.rs`): the harness applies the fixes (unsafe ones too, unless the fixture's first
+//! lines say `fixture: safe fixes only`), compares the result with the twin, checks that it
+//! parses, that fixing it again changes nothing, and that what is still reported matches the
+//! twin's markers: a marker followed by `fixed` (`# error: CL101 fixed`) is a finding the fix
+//! removes.
+//!
+//! Bless the rendered output and the twins after an intended change with
+//! `CONNLINT_BLESS=1 cargo test`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use connlint::SourceKind;
+use connlint::diagnostic::{Applicability, Diagnostic, LineIndex};
 use connlint::output::{self, OutputFormat};
+use connlint::rule::Rule;
 use connlint::walk::SourceFile;
 
 /// A fixture that expects no diagnostic at all says so on its first line, so that a missing
@@ -45,20 +55,42 @@ fn marker_prefix(kind: SourceKind) -> &'static str {
     }
 }
 
-/// `(line, code)` pairs from `# error: CL101, CL102` markers.
-fn expected_markers(source: &str, kind: SourceKind) -> BTreeSet<(usize, String)> {
+/// `(line, code)` pairs from `# error: CL101, CL102` markers. In a `.fixed` twin
+/// (`after_fix`), markers followed by `fixed` are findings the fix removed, and are left out.
+fn expected_markers(source: &str, kind: SourceKind, after_fix: bool) -> BTreeSet<(usize, String)> {
     let prefix = format!("{} error:", marker_prefix(kind));
     let mut expected = BTreeSet::new();
     for (i, line) in source.lines().enumerate() {
         if let Some(at) = line.find(&prefix) {
-            for code in line[at + prefix.len()..].split(',') {
-                let code = code.split_whitespace().next().unwrap_or_default();
+            for marker in line[at + prefix.len()..].split(',') {
+                let mut words = marker.split_whitespace();
+                let code = words.next().unwrap_or_default();
                 assert!(code.starts_with("CL"), "line {}: malformed marker `{line}`", i + 1);
-                expected.insert((i + 1, code.to_string()));
+                if !(after_fix && words.next() == Some("fixed")) {
+                    expected.insert((i + 1, code.to_string()));
+                }
             }
         }
     }
     expected
+}
+
+/// The `(line, code)` pairs of diagnostics in `source`.
+fn reported(source: &str, diagnostics: &[Diagnostic]) -> BTreeSet<(usize, String)> {
+    let index = LineIndex::new(source);
+    diagnostics.iter().map(|d| (index.line_col(source, d.span.start as usize).0, d.rule.code().to_string())).collect()
+}
+
+/// What differs between the expected and the reported `(line, code)` pairs.
+fn marker_differences(
+    name: &str,
+    expected: &BTreeSet<(usize, String)>,
+    actual: &BTreeSet<(usize, String)>,
+) -> Vec<String> {
+    let missing =
+        expected.difference(actual).map(|(line, code)| format!("{name}:{line}: expected {code}, not reported"));
+    let extra = actual.difference(expected).map(|(line, code)| format!("{name}:{line}: unexpected {code}"));
+    missing.chain(extra).collect()
 }
 
 /// The path relative to the package root, which is where `cargo test` runs.
@@ -108,7 +140,7 @@ fn every_marker_is_hit_and_nothing_else_is_reported() {
             if let Some(error) = &result.error {
                 failures.push(format!("{name}: {error}"));
             }
-            let expected = expected_markers(&source, kind);
+            let expected = expected_markers(&source, kind, false);
             let clean = source.lines().next().is_some_and(|l| l.contains(CLEAN_HEADER));
             if expected.is_empty() && !clean {
                 failures.push(format!("{name}: no `error:` marker and no `{CLEAN_HEADER}` header"));
@@ -183,4 +215,192 @@ fn first_difference(kept: &str, rendered: &str) -> String {
         }
     }
     format!("  kept {} lines, rendered {} lines", kept.lines().count(), rendered.lines().count())
+}
+
+/// `NAME.fixed.py` beside `NAME.py`.
+fn fixed_twin(path: &Path) -> PathBuf {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let extension = path.extension().and_then(|s| s.to_str()).unwrap_or_default();
+    path.with_file_name(format!("{stem}.fixed.{extension}"))
+}
+
+/// Unsafe fixes too, unless every file of the group says `fixture: safe fixes only`.
+fn allowed_fixes(sources: &[String]) -> Applicability {
+    let safe_only = |source: &String| source.lines().take(3).any(|l| l.contains("fixture: safe fixes only"));
+    if sources.iter().all(safe_only) { Applicability::Safe } else { Applicability::Unsafe }
+}
+
+/// A fresh folder under the system's temporary folder.
+fn scratch_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("connlint-fixtures-{}-{n}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The group's project folder (with its configuration), or its one file, copied under `dir`
+/// at the same relative path.
+fn copy_group(group: &[PathBuf], dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixtures = fixture_root();
+    let first = group[0].strip_prefix(&fixtures).expect("under fixtures/");
+    let mut parts = first.components();
+    let (language, project) = (parts.next(), parts.next());
+    let source = match (language, project, group.len() > 1 || first.components().count() > 2) {
+        (Some(language), Some(project), true) => fixtures.join(language).join(project),
+        _ => group[0].clone(),
+    };
+    let mut stack = vec![source];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("readable dir") {
+                stack.push(entry.expect("entry").path());
+            }
+        } else if !path.to_string_lossy().contains(".fixed.")
+            && path.extension().is_some_and(|e| e == "py" || e == "rs" || e == "toml")
+        {
+            let target = dir.join(path.strip_prefix(root).expect("in the package"));
+            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn fixes_give_the_fixed_twins_which_parse_are_clean_and_stay_fixed() {
+    let bless = std::env::var_os("CONNLINT_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut twins = 0;
+    let mut rules_fixed = BTreeSet::new();
+    let mut rules_reported = BTreeSet::new();
+    for group in fixture_groups() {
+        let sources: Vec<String> =
+            group.iter().map(|p| std::fs::read_to_string(p).expect("fixture is UTF-8")).collect();
+        let allowed = allowed_fixes(&sources);
+        let files: Vec<SourceFile> = group
+            .iter()
+            .map(|path| SourceFile {
+                path: PathBuf::from(relative(path)),
+                kind: SourceKind::of_path(path).expect("fixture of a known language"),
+            })
+            .collect();
+        let knowledge = connlint::run::knowledge_for(&files).unwrap_or_else(|e| panic!("{e}"));
+        let results = connlint::run::check_files_fixing(&files, &knowledge, Some(allowed));
+        let scratch = scratch_dir();
+        copy_group(&group, &scratch);
+        let mut any_change = false;
+        for ((path, source), result) in group.iter().zip(&sources).zip(&results) {
+            let name = relative(path);
+            let kind = SourceKind::of_path(path).expect("known language");
+            rules_reported.extend(result.diagnostics.iter().map(|d| d.rule));
+            for diagnostic in &result.diagnostics {
+                let Some(fix) = &diagnostic.fix else { continue };
+                match diagnostic.rule.fix_availability() {
+                    Some(strongest) if fix.applicability >= strongest => {}
+                    declared => failures.push(format!(
+                        "{name}: {} offers a {} fix, but its fix_availability() is {declared:?}",
+                        diagnostic.rule,
+                        fix.applicability.as_str()
+                    )),
+                }
+            }
+            let twin = fixed_twin(path);
+            // A file that mentions no resource is not even parsed: nothing to fix.
+            let Some(outcome) = result.fixed.as_ref() else {
+                if twin.exists() {
+                    failures.push(format!("{name}: nothing is fixed, but {} exists", relative(&twin)));
+                }
+                continue;
+            };
+            if let Some(error) = &outcome.error {
+                failures.push(format!("{name}: {error}"));
+                continue;
+            }
+            if !outcome.changed(source) {
+                if twin.exists() {
+                    failures.push(format!("{name}: nothing is fixed, but {} exists", relative(&twin)));
+                }
+                continue;
+            }
+            any_change = true;
+            rules_fixed.extend(outcome.fixed.keys().copied());
+            if bless {
+                std::fs::write(&twin, &outcome.text).expect("write the twin");
+            }
+            twins += 1;
+            std::fs::write(scratch.join(relative(path)), &outcome.text).expect("write the fixed copy");
+            let kept = std::fs::read_to_string(&twin).unwrap_or_default();
+            if kept != outcome.text {
+                failures.push(format!(
+                    "{name}: the fixed text differs from {} (bless with CONNLINT_BLESS=1):\n{}",
+                    relative(&twin),
+                    first_difference(&kept, &outcome.text)
+                ));
+                continue;
+            }
+            if !connlint::fix::parses(kind, &outcome.text) {
+                failures.push(format!("{}: does not parse", relative(&twin)));
+            }
+            let expected = expected_markers(&kept, kind, true);
+            failures.extend(marker_differences(&relative(&twin), &expected, &reported(&kept, &outcome.remaining)));
+        }
+        if !any_change {
+            std::fs::remove_dir_all(&scratch).ok();
+            continue;
+        }
+        // The fixed group, checked and fixed again: nothing changes, and what is reported is
+        // what the twins' markers say.
+        let again: Vec<SourceFile> =
+            files.iter().map(|f| SourceFile { path: scratch.join(&f.path), kind: f.kind }).collect();
+        let knowledge = connlint::run::knowledge_for(&again).unwrap_or_else(|e| panic!("{e}"));
+        for ((path, file), result) in
+            group.iter().zip(&again).zip(connlint::run::check_files_fixing(&again, &knowledge, Some(allowed)))
+        {
+            let name = relative(&fixed_twin(path));
+            let text = std::fs::read_to_string(&file.path).expect("fixed copy");
+            let Some(outcome) = result.fixed.as_ref() else { continue };
+            if outcome.changed(&text) || outcome.fixed_count() > 0 || outcome.error.is_some() {
+                failures.push(format!("{name}: fixing it again changes it ({:?}, {:?})", outcome.fixed, outcome.error));
+            }
+            if fixed_twin(path).exists() {
+                let expected = expected_markers(&text, file.kind, true);
+                failures.extend(marker_differences(&name, &expected, &reported(&text, &result.diagnostics)));
+            }
+        }
+        std::fs::remove_dir_all(&scratch).ok();
+    }
+    assert!(twins >= 5, "expected the fix fixtures, found {twins} twins");
+    for rule in Rule::ALL.iter().filter(|r| r.fix_availability().is_some() && rules_reported.contains(r)) {
+        if !rules_fixed.contains(rule) {
+            failures.push(format!("{rule} offers fixes, but no fixture with a .fixed twin shows one"));
+        }
+    }
+    assert!(failures.is_empty(), "{} fix fixture failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_fixed_twin_belongs_to_a_fixture() {
+    let mut orphans = Vec::new();
+    let mut stack = vec![fixture_root()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            let name = path.to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(original) = name
+                .strip_suffix(".fixed.py")
+                .map(|s| format!("{s}.py"))
+                .or_else(|| name.strip_suffix(".fixed.rs").map(|s| format!("{s}.rs")))
+            {
+                if !Path::new(&original).exists() {
+                    orphans.push(relative(&path));
+                }
+            }
+        }
+    }
+    assert!(orphans.is_empty(), "fixed twins without a fixture: {orphans:?}");
 }
