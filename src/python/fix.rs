@@ -42,10 +42,10 @@ fn scopes<'m>(module: &'m LoweredModule, function: &'m LoweredFunction) -> Vec<&
 
 fn local_meaning<'m>(scopes: &[&'m LoweredFunction], name: &str) -> Local<'m> {
     for function in scopes {
-        if let Some(qualified) = function.layout.imports.get(name) {
+        if let Some((_, qualified)) = function.layout.imports.iter().find(|(local, _)| local == name) {
             return Local::Imports(qualified);
         }
-        if function.layout.locals.contains(name) {
+        if function.layout.locals.iter().any(|local| local == name) {
             return Local::Shadowed;
         }
     }
@@ -72,7 +72,7 @@ pub fn closing(source: &str, module: &LoweredModule, function: &LoweredFunction)
     if let Some(module_name) = layout.contextlib.as_deref().filter(|n| reaches(n, "contextlib")) {
         return Some(Closing { name: format!("{module_name}.closing"), import: None });
     }
-    let free = |name: &str| !layout.names.contains(name) && local_meaning(&scopes, name) == Local::Free;
+    let free = |name: &str| !layout.is_taken(name) && local_meaning(&scopes, name) == Local::Free;
     let (name, statement) = if free("closing") {
         ("closing", "from contextlib import closing")
     } else if free("contextlib") {
@@ -100,12 +100,14 @@ fn import_edit(source: &str, module: &LoweredModule, statement: &str) -> Edit {
     Edit::insert(at, content)
 }
 
-/// `base`, or `base2`, `base3`... whichever the function does not mention.
-pub fn fresh_name(function: &LoweredFunction, base: &str) -> String {
-    if !function.layout.names.contains(base) {
-        return base.to_string();
+/// `base`, or `base2`, `base3`... whichever the function does not mention (`None` when its
+/// names were not collected).
+pub fn fresh_name(function: &LoweredFunction, base: &str) -> Option<String> {
+    let names = function.layout.names.as_ref()?;
+    if !names.contains(base) {
+        return Some(base.to_string());
     }
-    (2..).map(|n| format!("{base}{n}")).find(|name| !function.layout.names.contains(name)).unwrap_or_default()
+    (2..).map(|n| format!("{base}{n}")).find(|name| !names.contains(name))
 }
 
 /// What the IR says about the name an open binds.
@@ -182,7 +184,9 @@ pub struct BlockPlan<'a> {
     bound: &'a BoundStatement,
     name: &'a str,
     unit: &'a str,
-    /// `bound.following[..body_end]` go into the new block.
+    /// The statements after the open in its block.
+    following: &'a [Span],
+    /// `following[..body_end]` go into the new block.
     body_end: usize,
     /// The close that ends the statements, which the new block replaces.
     trailing_close: Option<&'a CloseStatement>,
@@ -191,37 +195,38 @@ pub struct BlockPlan<'a> {
 }
 
 pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
-    let SiteLayout::Bound(bound) = &finding.site.layout else { return None };
+    let SiteLayout::Bound(bound) = finding.layout() else { return None };
     if finding.report.handed_off.is_some() {
         return None;
     }
     let source = finding.source;
     let function = finding.function;
     let name = finding.site.binding.as_deref()?;
-    let unit = bound.unit.as_deref()?;
+    let block = function.layout.blocks.get(bound.block as usize)?;
+    let unit = &source[block.unit?.range()];
+    let following = block.statements.get(bound.index as usize + 1..)?;
     let site = finding.report.site;
     let var = bound_var(&function.ir.body, site)?;
     let events = events(&function.ir.body, var, site);
     if events.aliased_or_wrapped || events.null_tested {
         return None;
     }
-    let mentions = function.layout.mentions.get(name)?;
+    let mentions = function.layout.mentions_of(name)?;
     if mentions.iter().any(|m| m.start < bound.statement.start) {
         return None;
     }
     let contains = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
-    let mentioned_in =
-        |mentions: &[Span]| bound.following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)));
+    let mentioned_in = |mentions: &[Span]| following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)));
     let last_own = mentioned_in(mentions)?;
     let closes = &function.layout.close_statements;
     let trailing_close = closes
         .iter()
-        .find(|c| c.statement == bound.following[last_own] && events.closes.contains(&c.call))
+        .find(|c| c.statement == following[last_own] && events.closes.contains(&c.call))
         .filter(|c| ends_its_line(source, c.statement));
     // What is opened from it (a cursor) needs it open while it is used.
     let derived: Vec<Span> = derived_names(finding, var)
         .iter()
-        .filter_map(|n| function.layout.mentions.get(n.as_str()))
+        .filter_map(|n| function.layout.mentions_of(n))
         .flatten()
         .copied()
         .filter(|m| m.start >= bound.statement.end)
@@ -231,7 +236,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
         None => last_own.max(mentioned_in(&derived).unwrap_or(0)),
     };
     let body_end = if trailing_close.is_some() { last } else { last + 1 };
-    let region = Span::new(bound.statement.start as usize, bound.following[last].end as usize);
+    let region = Span::new(bound.statement.start as usize, following[last].end as usize);
     // Without a close to replace, nothing may use it after the new block closes it.
     if trailing_close.is_none() && mentions.iter().chain(&derived).any(|m| m.start >= region.end) {
         return None;
@@ -258,8 +263,18 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
         inner_closes.push(statement);
     }
     let own_lines =
-        ends_its_line(source, bound.statement) && bound.following[..=last].iter().all(|s| starts_its_line(source, *s));
-    own_lines.then_some(BlockPlan { source, function, bound, name, unit, body_end, trailing_close, inner_closes })
+        ends_its_line(source, bound.statement) && following[..=last].iter().all(|s| starts_its_line(source, *s));
+    own_lines.then_some(BlockPlan {
+        source,
+        function,
+        bound,
+        name,
+        unit,
+        following,
+        body_end,
+        trailing_close,
+        inner_closes,
+    })
 }
 
 /// The names bound to what is opened from the resource of `var` (`cur = conn.cursor()`), and
@@ -360,7 +375,7 @@ impl BlockPlan<'_> {
                 (line_start(source, close_start), next_line_start(source, close.statement.end as usize))
             }
             (None, n) => {
-                let last_end = next_line_start(source, self.bound.following[n - 1].end as usize);
+                let last_end = next_line_start(source, self.following[n - 1].end as usize);
                 (last_end, last_end)
             }
         };

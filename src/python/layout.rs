@@ -5,7 +5,7 @@
 //! The lowering records these facts while it walks the tree (the tree is not kept), so a fix
 //! never parses the text again. Nothing here decides what a fix does: see [`super::fix`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use tree_sitter::Node;
 
@@ -26,18 +26,26 @@ pub enum SiteLayout {
     EnterContext(EnterContextLayout),
 }
 
-/// `x = OPEN(...)` as a statement of its own, and the statements after it in its block.
+/// `x = OPEN(...)` as a statement of its own in a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundStatement {
     /// The whole statement.
     pub statement: Span,
     /// The right-hand side as written.
     pub value: Span,
-    /// What one level of indentation is in this block (`"    "`, `"\t"`), if the block has its
-    /// own lines and is indented consistently with its parent.
-    pub unit: Option<String>,
-    /// The statements that follow it in the same block, in order.
-    pub following: Vec<Span>,
+    /// Its block: an index into [`FunctionLayout::blocks`] of the function it is in.
+    pub block: u32,
+    /// Its place in the block.
+    pub index: u32,
+}
+
+/// A block that holds a bound statement: its statements, and its indentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLayout {
+    pub statements: Vec<Span>,
+    /// What one level of indentation is in this block (the text of `"    "`, `"\t"`), if the
+    /// block has its own lines and is indented consistently with its parent.
+    pub unit: Option<Span>,
 }
 
 /// The name a `with` item binds.
@@ -85,21 +93,32 @@ pub struct CloseStatement {
     pub before_exit: bool,
 }
 
-/// What a function's text says, as far as fixes need it.
+/// What a function's text says, as far as fixes need it. Kept small: every function has one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FunctionLayout {
     /// Every name the function (with its nested functions) mentions, not counting attribute
-    /// names and keyword-argument names.
-    pub names: HashSet<String>,
-    /// Where each name bound by one of its opens is mentioned.
-    pub mentions: HashMap<String, Vec<Span>>,
-    /// Names that may be local to the function (assigned, parameters): a superset.
-    pub locals: HashSet<String>,
-    /// Imports inside the function: local name → qualified name.
-    pub imports: HashMap<String, String>,
+    /// names and keyword-argument names: collected only when a `with` item without `as` may
+    /// need a fresh name.
+    pub names: Option<Box<HashSet<String>>>,
+    /// Where each name bound by one of its calls is mentioned.
+    pub mentions: Vec<(String, Vec<Span>)>,
+    /// Of the names a fix may use (`closing`, `contextlib` and the module's names for them),
+    /// the ones that may be local to the function (assigned, parameters): a superset.
+    pub locals: Vec<String>,
+    /// Imports inside the function: local name and qualified name.
+    pub imports: Vec<(String, String)>,
     /// String literals that span lines: re-indenting must not change their text.
     pub multiline_strings: Vec<Span>,
     pub close_statements: Vec<CloseStatement>,
+    /// The blocks that hold a bound statement.
+    pub blocks: Vec<BlockLayout>,
+}
+
+impl FunctionLayout {
+    /// Where `name` is mentioned, if it is a name bound by one of the function's calls.
+    pub fn mentions_of(&self, name: &str) -> Option<&[Span]> {
+        self.mentions.iter().find(|(n, _)| n == name).map(|(_, spans)| spans.as_slice())
+    }
 }
 
 /// What a module's text says, as far as fixes need it.
@@ -116,87 +135,144 @@ pub struct ModuleLayout {
     pub closing: Option<String>,
     /// The name a module-level `import contextlib [as x]` binds.
     pub contextlib: Option<String>,
-    /// Every name mentioned at module level outside function bodies, the names of module-level
-    /// functions, and every name declared `global`: a name outside this set is free.
-    pub names: HashSet<String>,
+    /// Of the names a fix may add an import for ([`IMPORTABLE`]), the ones the module already
+    /// uses: mentioned at module level outside function bodies, the name of a function, or
+    /// declared `global` or `nonlocal` in one.
+    pub taken: Vec<String>,
 }
 
-/// Whether `node` is an identifier that names a variable (not an attribute or a keyword).
-fn is_variable(node: Node) -> bool {
-    if node.kind() != "identifier" {
-        return false;
-    }
-    let Some(parent) = node.parent() else { return true };
-    let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|n| n.id() == node.id());
-    match parent.kind() {
-        "attribute" => !is_field("attribute"),
-        "keyword_argument" => !is_field("name"),
-        _ => true,
-    }
+/// What [`walk_names`] tells about a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// An identifier that names a variable: not an attribute name (`x.name`) or a keyword
+    /// argument's name (`f(name=...)`).
+    Variable,
+    String,
+    FunctionDefinition,
+    Other,
 }
 
-/// The names, mentions and multi-line strings of a function.
-pub fn function_layout(def: Node, src: &str, bound_names: &HashSet<&str>) -> FunctionLayout {
-    let mut layout = FunctionLayout::default();
-    let mut cursor = def.walk();
+/// The grammar's ids for the node kinds and fields [`walk_names`] looks at (comparing ids is
+/// much cheaper than comparing kind names on every node).
+struct Ids {
+    identifier: u16,
+    string: u16,
+    function_definition: u16,
+    attribute: u16,
+    keyword_argument: u16,
+    attribute_field: Option<std::num::NonZeroU16>,
+    name_field: Option<std::num::NonZeroU16>,
+}
+
+fn ids() -> &'static Ids {
+    static IDS: std::sync::OnceLock<Ids> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        Ids {
+            identifier: language.id_for_node_kind("identifier", true),
+            string: language.id_for_node_kind("string", true),
+            function_definition: language.id_for_node_kind("function_definition", true),
+            attribute: language.id_for_node_kind("attribute", true),
+            keyword_argument: language.id_for_node_kind("keyword_argument", true),
+            attribute_field: language.field_id_for_name("attribute"),
+            name_field: language.field_id_for_name("name"),
+        }
+    })
+}
+
+/// Calls `visit` on every node under `root` (itself included) with what it is; `visit` returns
+/// whether to go into the node's children. One walk with a cursor, which knows each node's field
+/// and its parent's kind.
+fn walk_names(root: Node, mut visit: impl FnMut(Node, Seen) -> bool) {
+    let ids = ids();
+    let mut cursor = root.walk();
+    let mut parents: Vec<u16> = Vec::new();
     loop {
         let node = cursor.node();
-        let mut descend = true;
-        match node.kind() {
-            "identifier" if is_variable(node) => {
-                let name = text(node, src);
-                if bound_names.contains(name) {
-                    layout.mentions.entry(name.to_string()).or_default().push(span(node));
-                }
-                if !layout.names.contains(name) {
-                    layout.names.insert(name.to_string());
-                }
-            }
-            "string" => {
-                if text(node, src).contains('\n') {
-                    layout.multiline_strings.push(span(node));
-                }
-                // Names in an f-string's interpolations are still mentions.
-                descend = true;
-            }
-            _ => {}
-        }
-        if descend && cursor.goto_first_child() {
+        let kind = node.kind_id();
+        let seen = if kind == ids.identifier {
+            let field = cursor.field_id();
+            let not_a_variable = match parents.last() {
+                Some(&parent) if parent == ids.attribute => field == ids.attribute_field,
+                Some(&parent) if parent == ids.keyword_argument => field == ids.name_field,
+                _ => false,
+            };
+            if not_a_variable { Seen::Other } else { Seen::Variable }
+        } else if kind == ids.string {
+            Seen::String
+        } else if kind == ids.function_definition {
+            Seen::FunctionDefinition
+        } else {
+            Seen::Other
+        };
+        if visit(node, seen) && cursor.goto_first_child() {
+            parents.push(kind);
             continue;
         }
         loop {
-            if cursor.node().id() == def.id() {
-                return layout;
+            if cursor.node().id() == root.id() {
+                return;
             }
             if cursor.goto_next_sibling() {
                 break;
             }
             if !cursor.goto_parent() {
-                return layout;
+                return;
             }
+            parents.pop();
         }
     }
 }
 
-/// The bound statement of `statements[index]`, whose value is `value`.
-pub fn bound_statement(block: Node, statements: &[Node], index: usize, value: Span, src: &str) -> BoundStatement {
-    let statement = statements[index];
-    BoundStatement {
-        statement: span(statement),
-        value,
-        unit: indentation_unit(block, statement, src),
-        following: statements[index + 1..].iter().map(|s| span(*s)).collect(),
+/// The mentions of `bound_names`, the multi-line strings and, with `all_names`, every name
+/// of a function.
+pub fn function_layout(def: Node, src: &str, bound_names: &[&str], all_names: bool) -> FunctionLayout {
+    let mut layout = FunctionLayout::default();
+    let mut names = HashSet::new();
+    let mut mentions: Vec<(&str, Vec<Span>)> = Vec::new();
+    walk_names(def, |node, seen| {
+        match seen {
+            Seen::Variable => {
+                let name = text(node, src);
+                if bound_names.contains(&name) {
+                    match mentions.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, spans)) => spans.push(span(node)),
+                        None => mentions.push((name, vec![span(node)])),
+                    }
+                }
+                if all_names && !names.contains(name) {
+                    names.insert(name.to_string());
+                }
+            }
+            // Names in an f-string's interpolations are still mentions: go on into it.
+            Seen::String if text(node, src).contains('\n') => layout.multiline_strings.push(span(node)),
+            _ => {}
+        }
+        true
+    });
+    layout.names = all_names.then(|| Box::new(names));
+    layout.mentions = mentions.into_iter().map(|(name, spans)| (name.to_string(), spans)).collect();
+    layout
+}
+
+/// The layout of a block that holds a bound statement.
+pub fn block_layout(block: Node, statements: &[Node], src: &str) -> BlockLayout {
+    BlockLayout {
+        statements: statements.iter().map(|s| span(*s)).collect(),
+        unit: statements.first().and_then(|first| indentation_unit(block, *first, src)),
     }
 }
 
 /// The indentation a block adds to its parent's: the statement's indentation without the
-/// parent's. `None` when the statement does not start its line, or the two do not agree.
-fn indentation_unit(block: Node, statement: Node, src: &str) -> Option<String> {
+/// parent's, as a span of the text. `None` when the statement does not start its line, or the
+/// two do not agree.
+fn indentation_unit(block: Node, statement: Node, src: &str) -> Option<Span> {
     let parent = block.parent()?;
     let own = indentation_before(src, statement.start_byte())?;
     let outer = line_indentation(src, parent.start_byte());
     let unit = own.strip_prefix(outer)?;
-    (!unit.is_empty()).then(|| unit.to_string())
+    let end = statement.start_byte();
+    (!unit.is_empty()).then(|| Span::new(end - unit.len(), end))
 }
 
 /// The whitespace between the start of the line and `offset`, if there is only whitespace.
@@ -293,7 +369,7 @@ pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
             _ => {}
         }
     }
-    collect_module_names(root, src, &mut layout.names);
+    collect_module_names(root, src, &mut layout);
     layout
 }
 
@@ -330,40 +406,39 @@ fn imported_names(statement: Node, src: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Names mentioned at module level (outside function bodies), function names, and `global`
-/// declarations anywhere.
-fn collect_module_names(root: Node, src: &str, names: &mut HashSet<String>) {
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "identifier" if is_variable(node) => {
-                names.insert(text(node, src).to_string());
-            }
-            "function_definition" => {
-                if let Some(name) = node.child_by_field_name("name") {
-                    names.insert(text(name, src).to_string());
-                }
-                // Only `global` statements inside count.
-                collect_globals(node, src, names);
-                continue;
-            }
-            _ => {}
+/// The names a fix may add an import for: `from contextlib import closing`, `import contextlib`.
+pub const IMPORTABLE: &[&str] = &["closing", "contextlib"];
+
+impl ModuleLayout {
+    /// Whether the module already uses `name` (one of [`IMPORTABLE`]) for something.
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.iter().any(|t| t == name)
+    }
+
+    /// Records that the module uses `name`, if it is one of [`IMPORTABLE`].
+    pub fn take(&mut self, name: &str) {
+        if IMPORTABLE.contains(&name) && !self.is_taken(name) {
+            self.taken.push(name.to_string());
         }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
     }
 }
 
-fn collect_globals(node: Node, src: &str, names: &mut HashSet<String>) {
-    let mut stack = vec![node];
-    while let Some(node) = stack.pop() {
-        if node.kind() == "global_statement" {
-            names.extend(named_children(node).into_iter().map(|n| text(n, src).to_string()));
-            continue;
+/// Which [`IMPORTABLE`] names are mentioned at module level (outside function bodies) or name a
+/// function. (The lowering adds the names functions declare `global`.)
+fn collect_module_names(root: Node, src: &str, layout: &mut ModuleLayout) {
+    walk_names(root, |node, seen| match seen {
+        Seen::FunctionDefinition => {
+            if let Some(name) = node.child_by_field_name("name") {
+                layout.take(text(name, src));
+            }
+            false
         }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
-    }
+        Seen::Variable => {
+            layout.take(text(node, src));
+            true
+        }
+        _ => true,
+    });
 }
 
 /// The start of the line after the one `offset` is on, or the end of the text.

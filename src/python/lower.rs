@@ -15,7 +15,10 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use super::knowledge::{Knowledge, Returns};
-use super::layout::{self, Alias, CloseStatement, EnterContextLayout, FunctionLayout, ModuleLayout, SiteLayout};
+use super::layout::{
+    self, Alias, BlockLayout, BoundStatement, CloseStatement, EnterContextLayout, FunctionLayout, ModuleLayout,
+    SiteLayout,
+};
 use super::names::Imports;
 use super::symbols::{Hierarchy, Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
@@ -145,8 +148,6 @@ pub struct Site {
     pub argument_hints: Vec<String>,
     /// One-based line of the call.
     pub line: usize,
-    /// Where the call sits in the text, for fixes.
-    pub layout: SiteLayout,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +168,7 @@ pub struct LoweredFunction {
     /// Test code: a test, a fixture, a method of a test class, or anything in a test file.
     pub is_test: bool,
     /// What its text says, for fixes.
-    pub layout: FunctionLayout,
+    pub layout: Box<FunctionLayout>,
 }
 
 /// A parameter of a function.
@@ -216,6 +217,20 @@ pub struct LoweredModule {
     pub imported_roots: HashSet<String>,
     /// Where its imports end and which names it binds, for fixes.
     pub layout: Box<ModuleLayout>,
+    /// Where the calls that a fix may rewrite sit in the text, by site, sorted (most sites have
+    /// none: [`LoweredModule::site_layout`] says [`SiteLayout::Other`] for those).
+    pub site_layouts: Vec<(SiteId, SiteLayout)>,
+}
+
+impl LoweredModule {
+    /// Where the call of `site` sits in the text, for fixes.
+    pub fn site_layout(&self, site: SiteId) -> &SiteLayout {
+        static OTHER: SiteLayout = SiteLayout::Other;
+        match self.site_layouts.binary_search_by_key(&site, |(id, _)| *id) {
+            Ok(i) => &self.site_layouts[i].1,
+            Err(_) => &OTHER,
+        }
+    }
 }
 
 /// What the whole module tells a function body.
@@ -239,6 +254,9 @@ struct ModuleScope<'a> {
     returns_self_methods: HashSet<&'a str>,
     /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
     closes_on_error_methods: HashSet<&'a str>,
+    /// The names a fix may use for `contextlib.closing` (`closing`, `contextlib`, the module's
+    /// aliases): whether a function binds one is worth recording.
+    fix_names: Vec<String>,
 }
 
 impl ModuleScope<'_> {
@@ -292,6 +310,7 @@ pub fn lower_module<'t>(
         opener_methods: HashSet::new(),
         returns_self_methods: HashSet::new(),
         closes_on_error_methods: HashSet::new(),
+        fix_names: Vec::new(),
     };
     for resource in &knowledge.resources {
         for close in &resource.close {
@@ -316,9 +335,16 @@ pub fn lower_module<'t>(
     scope.close_methods.extend(["__exit__", "__aexit__", "aclose"]);
     collect_module_names(root, src, &mut scope);
 
+    let module_layout = layout::module_layout(root, src);
+    scope.fix_names = ["closing", "contextlib"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(module_layout.closing.iter().cloned())
+        .chain(module_layout.contextlib.iter().cloned())
+        .collect();
     let mut module_out = LoweredModule {
         imported_roots: imported_roots(root, src, 0),
-        layout: Box::new(layout::module_layout(root, src)),
+        layout: Box::new(module_layout),
         ..LoweredModule::default()
     };
     let mut pending: Vec<Pending<'t>> = Vec::new();
@@ -334,6 +360,11 @@ pub fn lower_module<'t>(
         let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
         let nested_locals = lowerer.local_definitions.clone();
+        module_out.site_layouts.append(&mut lowerer.site_layouts);
+        // A name a function declares `global` is a module-level name (for fixes' imports).
+        for name in std::mem::take(&mut lowerer.outer_names) {
+            module_out.layout.take(&name);
+        }
         drop(lowerer);
         if let Some(class) = &class {
             let target = &mut module_out.classes[class.index];
@@ -361,6 +392,7 @@ pub fn lower_module<'t>(
         }
     }
     module_out.functions.sort_by_key(|f| f.ir.span.start);
+    module_out.site_layouts.sort_by_key(|(site, _)| *site);
     module_out
 }
 
@@ -719,6 +751,10 @@ struct FnLowerer<'a, 's> {
     close_statements: Vec<CloseStatement>,
     /// For fixes: imports inside the function.
     local_imports: HashMap<String, String>,
+    /// For fixes: the blocks that hold a bound statement.
+    blocks: Vec<BlockLayout>,
+    /// For fixes: where the calls of its sites sit, when a fix may rewrite them.
+    site_layouts: Vec<(SiteId, SiteLayout)>,
 }
 
 impl<'a, 's> FnLowerer<'a, 's> {
@@ -758,6 +794,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             in_async_with: false,
             close_statements: Vec::new(),
             local_imports: HashMap::new(),
+            blocks: Vec::new(),
+            site_layouts: Vec::new(),
         }
     }
 
@@ -805,17 +843,23 @@ impl<'a, 's> FnLowerer<'a, 's> {
             params,
             is_abstract: is_abstract(&decorators, body, self.src),
             is_test,
-            layout,
+            layout: Box::new(layout),
         })
     }
 
     /// What the function's text says, for fixes (see [`layout`]).
     fn function_layout(&mut self, def: Node, first_site: usize) -> FunctionLayout {
-        let bound: HashSet<&str> = self.sites[first_site..].iter().filter_map(|s| s.binding.as_deref()).collect();
-        let mut out = layout::function_layout(def, self.src, &bound);
-        out.locals = self.var_names.iter().filter(|n| !n.starts_with('<')).cloned().collect();
-        out.imports = std::mem::take(&mut self.local_imports);
+        let sites = &self.sites[first_site..];
+        let mut bound: Vec<&str> = sites.iter().filter_map(|s| s.binding.as_deref()).collect();
+        bound.sort_unstable();
+        bound.dedup();
+        let unnamed_with =
+            self.site_layouts.iter().any(|(_, l)| matches!(l, SiteLayout::WithItem(w) if w.alias == Alias::None));
+        let mut out = layout::function_layout(def, self.src, &bound, unnamed_with);
+        out.locals = self.scope.fix_names.iter().filter(|n| self.vars.contains_key(n.as_str())).cloned().collect();
+        out.imports = std::mem::take(&mut self.local_imports).into_iter().collect();
         out.close_statements = std::mem::take(&mut self.close_statements);
+        out.blocks = std::mem::take(&mut self.blocks);
         out
     }
 
@@ -943,6 +987,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if self.enter() {
             let is_block = node.kind() == "block";
             let statements = if is_block { named_children(node) } else { vec![node] };
+            let mut block_index = None;
             for (i, stmt) in statements.iter().enumerate() {
                 self.stmt_alone = statements.len() == 1;
                 self.stmt_before_exit = statements
@@ -953,8 +998,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 if let Some((site, value)) = self.bound_here.take()
                     && is_block
                 {
-                    let bound = layout::bound_statement(node, &statements, i, value, self.src);
-                    self.sites[site as usize].layout = SiteLayout::Bound(bound);
+                    let block = *block_index.get_or_insert_with(|| {
+                        self.blocks.push(layout::block_layout(node, &statements, self.src));
+                        u32::try_from(self.blocks.len() - 1).unwrap_or(u32::MAX)
+                    });
+                    let index = u32::try_from(i).unwrap_or(u32::MAX);
+                    let bound = BoundStatement { statement: span(*stmt), value, block, index };
+                    self.site_layouts.push((site, SiteLayout::Bound(bound)));
                 }
             }
         }
@@ -2209,8 +2259,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// Gives the layout to the site opened in `opened_in` among those created since `first_site`.
     fn set_layout(&mut self, first_site: usize, opened_in: OpenedIn, layout: SiteLayout) {
-        if let Some(site) = self.sites[first_site..].iter_mut().rev().find(|s| s.opened_in == opened_in) {
-            site.layout = layout;
+        if let Some(offset) = self.sites[first_site..].iter().rposition(|s| s.opened_in == opened_in) {
+            let site = SiteId::try_from(first_site + offset).unwrap_or(SiteId::MAX);
+            self.site_layouts.push((site, layout));
         }
     }
 
@@ -2229,16 +2280,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = call.start_position().row + 1;
         let argument_hints = self.argument_hints(call);
-        self.sites.push(Site {
-            span: span(call),
-            callee,
-            binding,
-            opened_in,
-            receiver,
-            argument_hints,
-            line,
-            layout: SiteLayout::Other,
-        });
+        self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }
 

@@ -88,9 +88,10 @@ mod analysis {
         );
         let mut out = String::new();
         for (i, site) in module.sites.iter().enumerate() {
+            let layout = module.site_layout(u32::try_from(i).unwrap_or(u32::MAX));
             out.push_str(&format!(
-                "site {i}: line {} {:?} binding={:?} {:?}\n",
-                site.line, site.callee, site.binding, site.layout
+                "site {i}: line {} {:?} binding={:?} {layout:?}\n",
+                site.line, site.callee, site.binding
             ));
         }
         for function in &module.functions {

@@ -50,7 +50,7 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
 /// the statements that use it, which moves code into a block: unsafe.
 fn fix(finding: &SiteFinding) -> Option<Fix> {
     let source = finding.source;
-    match (&finding.site.layout, finding.site.opened_in) {
+    match (finding.layout(), finding.site.opened_in) {
         (SiteLayout::WithItem(item), OpenedIn::WithItem) if !item.is_async => {
             let closing = fix::closing(source, finding.module, finding.function)?;
             let wrapper = &closing.name;
@@ -61,7 +61,7 @@ fn fix(finding: &SiteFinding) -> Option<Fix> {
                     edits.push(Edit::insert(alias.end as usize, format!(", {}", &source[alias.range()])));
                 }
                 Alias::None => {
-                    let name = fix::fresh_name(finding.function, finding.resource.kind.placeholder());
+                    let name = fix::fresh_name(finding.function, finding.resource.kind.placeholder())?;
                     edits.push(Edit::insert(item.value.end as usize, format!(") as {name}, {name}")));
                 }
                 Alias::Other => return None,

@@ -13,6 +13,7 @@ use crate::checker::{ArgumentEffect, SiteReport};
 use crate::diagnostic::Diagnostic;
 use crate::ir::Arg;
 use crate::python::knowledge::{Knowledge, Resource, Returns, Severity};
+use crate::python::layout::SiteLayout;
 use crate::python::lower::{LoweredFunction, LoweredModule, Site};
 use crate::python::symbols::Resolved;
 
@@ -28,7 +29,12 @@ pub struct SiteFinding<'a> {
     pub source: &'a str,
 }
 
-impl SiteFinding<'_> {
+impl<'a> SiteFinding<'a> {
+    /// Where the open's call sits in the text, for fixes.
+    pub fn layout(&self) -> &'a SiteLayout {
+        self.module.site_layout(self.report.site)
+    }
+
     /// Whether a missing close of this resource is worth reporting at all.
     pub fn reportable(&self) -> bool {
         self.resource.severity == Severity::Normal
