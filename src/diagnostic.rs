@@ -159,6 +159,13 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
+    /// Sets the enclosing function, unless the rule already named a scope.
+    pub fn in_scope(mut self, scope: &str) -> Diagnostic {
+        if self.scope.is_none() {
+            self.scope = Some(scope.to_string());
+        }
+        self
+    }
     pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
         self.fix = Some(fix);
         self

@@ -3,6 +3,7 @@
 //! The core (`ir`, `checker`, the frontends) takes source text and returns diagnostics; it does
 //! no I/O and knows no output format. The edge (`walk`, `output`, `cli`) reads files and prints.
 
+pub mod baseline;
 pub mod checker;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,8 @@ pub mod python;
 pub mod rule;
 pub mod run;
 pub mod rust;
+pub mod settings;
+pub mod suppress;
 pub mod walk;
 
 use diagnostic::Diagnostic;

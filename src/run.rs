@@ -5,7 +5,7 @@
 //! a module the knowledge base knows (or a factory found elsewhere in the run). Factories grow
 //! the needle set: files that mention one are parsed in a further round.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,13 +15,16 @@ use aho_corasick::AhoCorasick;
 #[cfg(feature = "python")]
 use crate::ModuleInfo;
 use crate::SourceKind;
-use crate::config::{self, ConfigError, Discovery};
+use crate::baseline::Baseline;
+use crate::config::{Config, ConfigError, SettingsResolver};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
 use crate::rule::Rule;
-use crate::walk::{self, SourceFile};
+use crate::settings::{Overrides, Settings};
+use crate::suppress;
+use crate::walk::{self, SourceFile, WalkError};
 
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -44,7 +47,8 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    fn new(path: String) -> FileResult {
+    /// A result with nothing found (yet).
+    pub fn new(path: String) -> FileResult {
         FileResult { path, source: None, diagnostics: Vec::new(), error: None, notice: None }
     }
 }
@@ -59,23 +63,126 @@ enum Read {
     Done(FileResult),
 }
 
+/// A whole run: the files found, what was found in each (after the settings and the
+/// suppressions), and the paths that could not be walked.
+#[derive(Debug)]
+pub struct Lint {
+    pub results: Vec<FileResult>,
+    pub walk_errors: Vec<WalkError>,
+    /// The settings that applied to each result, in the same order.
+    pub settings: Vec<Arc<Settings>>,
+}
+
+/// Walks `paths`, finds the configuration of every file, checks them all, and applies each
+/// file's rule selection, severities and suppression comments. A configuration that cannot be
+/// used stops the run: its findings would be wrong.
+pub fn lint(paths: &[PathBuf], overrides: Overrides) -> Result<Lint, ConfigError> {
+    let resolver = Arc::new(Mutex::new(SettingsResolver::new(overrides)));
+    let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::default();
+    let exclude: walk::Exclude = {
+        let resolver = resolver.clone();
+        let first_error = first_error.clone();
+        Arc::new(move |path: &Path, named: bool| {
+            let Ok(mut resolver) = resolver.lock() else { return false };
+            // A folder's own configuration does not decide whether the folder is excluded.
+            let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match resolver.settings_for(governing, true) {
+                Ok(settings) => (!named || settings.force_exclude) && settings.is_excluded(&resolver.absolute(path)),
+                Err(err) => {
+                    if let Ok(mut first) = first_error.lock() {
+                        first.get_or_insert(err);
+                    }
+                    false
+                }
+            }
+        })
+    };
+    let (files, walk_errors) = walk::collect(paths, exclude);
+    if let Some(err) = first_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(err);
+    }
+    let mut resolver = resolver.lock().map_err(|_| ConfigError {
+        file: PathBuf::new(),
+        message: "internal error while reading the configuration".to_string(),
+    })?;
+    let settings = files.iter().map(|f| resolver.settings_for(&f.path, false)).collect::<Result<Vec<_>, _>>()?;
+    let knowledge = knowledge_from(&resolver.discovery().loaded())?;
+    let mut results = check_files(&files, &knowledge);
+    for ((result, file), settings) in results.iter_mut().zip(&files).zip(&settings) {
+        apply_settings(result, file.kind, settings, &resolver.absolute(&file.path));
+    }
+    Ok(Lint { results, walk_errors, settings })
+}
+
+/// How a baseline file names a checked file: relative to the baseline's folder, with `/`.
+fn baseline_name(result_path: &str, baseline_dir: &Path) -> String {
+    let path = Path::new(result_path);
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let relative = absolute.strip_prefix(baseline_dir).unwrap_or(&absolute);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+fn baseline_dir(file: &Path) -> PathBuf {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Writes the findings of a run as a baseline; returns how many it records.
+pub fn write_baseline(lint: &Lint, file: &Path) -> Result<usize, String> {
+    let dir = baseline_dir(file);
+    let mut baseline = Baseline::default();
+    for result in &lint.results {
+        let source = result.source.as_deref().unwrap_or_default();
+        let name = baseline_name(&result.path, &dir);
+        for diagnostic in &result.diagnostics {
+            baseline.add(&name, source, diagnostic);
+        }
+    }
+    std::fs::write(file, baseline.to_json())
+        .map_err(|e| format!("{}: cannot write the baseline: {}", file.display(), walk::describe_io_error(&e)))?;
+    Ok(baseline.len())
+}
+
+/// Hides the findings a baseline file records. Returns how many were hidden, and how many of
+/// its entries matched nothing (fixed since).
+pub fn apply_baseline(lint: &mut Lint, file: &Path) -> Result<(usize, usize), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: cannot read the baseline: {}", file.display(), walk::describe_io_error(&e)))?;
+    let mut baseline = Baseline::from_json(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let dir = baseline_dir(file);
+    let mut hidden = 0;
+    for result in &mut lint.results {
+        let name = baseline_name(&result.path, &dir);
+        let source = result.source.clone().unwrap_or_else(|| Arc::from(""));
+        hidden += baseline.filter(&name, &source, &mut result.diagnostics).hidden;
+    }
+    Ok((hidden, baseline.unmatched()))
+}
+
+/// Keeps the findings of the rules selected for the file, at their configured severity, and
+/// applies the suppression comments.
+fn apply_settings(result: &mut FileResult, kind: SourceKind, settings: &Settings, absolute: &Path) {
+    let rules = settings.rules_for(absolute);
+    let mut diagnostics = std::mem::take(&mut result.diagnostics);
+    diagnostics.retain(|d| rules.contains(d.rule));
+    if let Some(source) = &result.source {
+        diagnostics = suppress::apply(source, kind, diagnostics, rules);
+    }
+    for diagnostic in &mut diagnostics {
+        diagnostic.severity = settings.severity_of(diagnostic.rule);
+    }
+    result.diagnostics = diagnostics;
+}
+
 /// The knowledge for a run: what connlint ships, plus the `[[resource]]` entries of every
 /// configuration that applies to one of the files.
-pub fn knowledge_for(files: &[SourceFile]) -> Result<Knowledge, ConfigError> {
+pub fn knowledge_from(configs: &[(&Path, &Config)]) -> Result<Knowledge, ConfigError> {
     let mut knowledge = Knowledge::builtin().clone();
-    let mut discovery = Discovery::default();
-    let mut seen = std::collections::HashSet::new();
-    for file in files {
-        let dir = file.path.parent().unwrap_or(Path::new("."));
-        let Some(config_path) = discovery.config_for(dir)? else { continue };
-        if !seen.insert(config_path.clone()) {
-            continue;
-        }
-        let Some(config) = config::load(&config_path)? else { continue };
-        for resource in config.resource {
+    for (config_path, config) in configs {
+        for resource in &config.resource {
             knowledge
-                .add_resource(&config_path.display().to_string(), resource)
-                .map_err(|message| ConfigError { file: config_path.clone(), message })?;
+                .add_resource(&config_path.display().to_string(), resource.clone())
+                .map_err(|message| ConfigError { file: config_path.to_path_buf(), message })?;
         }
     }
     Ok(knowledge)

@@ -205,7 +205,8 @@ impl<'k> Project<'k> {
                     function,
                     source: &unit.source,
                 };
-                out.extend(rules::diagnose(&finding));
+                let scope = scope_name(&function.qualified, &unit.name);
+                out.extend(rules::diagnose(&finding).into_iter().map(|d| d.in_scope(scope)));
             }
         }
         let effect = |call: u32, arg: &Arg| oracle.argument(call, arg);
@@ -237,6 +238,11 @@ impl<'k> Project<'k> {
         names.dedup();
         names
     }
+}
+
+/// A function's name within its module (`Class.method`), for the baseline.
+fn scope_name<'a>(qualified: &'a str, module: &str) -> &'a str {
+    qualified.strip_prefix(module).and_then(|rest| rest.strip_prefix('.')).unwrap_or(qualified)
 }
 
 /// What every site of a module opens, by site id.
