@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::SettingsResolver;
 use crate::output::{self, OutputFormat};
 use crate::rule::Rule;
-use crate::run;
+use crate::run::{self, ParseMode};
 use crate::settings::{Overrides, RuleSelector};
 
 #[derive(Debug, Parser)]
@@ -59,6 +59,10 @@ struct CheckArgs {
     /// Record today's findings in this baseline file (then exit 0), for `--baseline`.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Parse every Python module whole instead of only the parts that can matter (for
+    /// comparing; the results are the same).
+    #[arg(long, hide = true)]
+    whole_files: bool,
     /// Print the settings that apply to this file (and where they come from), then exit.
     #[arg(long, value_name = "PATH")]
     show_settings: Option<PathBuf>,
@@ -168,13 +172,15 @@ fn check(args: CheckArgs) -> ExitCode {
     if let Some(path) = &args.show_settings {
         return show_settings(path, overrides);
     }
-    let mut lint = match run::lint(&args.paths, overrides) {
-        Ok(lint) => lint,
-        Err(err) => {
-            eprintln!("connlint: error: {err}");
-            return ExitCode::from(2);
-        }
-    };
+    let mut lint =
+        match run::lint(&args.paths, overrides, if args.whole_files { ParseMode::Whole } else { ParseMode::Selective })
+        {
+            Ok(lint) => lint,
+            Err(err) => {
+                eprintln!("connlint: error: {err}");
+                return ExitCode::from(2);
+            }
+        };
     let mut had_error = false;
     for error in &lint.walk_errors {
         eprintln!("connlint: error: {}: {}", error.path.display(), error.message);

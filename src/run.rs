@@ -5,6 +5,7 @@
 //! a module the knowledge base knows (or a factory found elsewhere in the run). Factories grow
 //! the needle set: files that mention one are parsed in a further round.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -21,6 +22,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
+use crate::python::select::Needles;
 use crate::rule::Rule;
 use crate::settings::{Overrides, Settings};
 use crate::suppress;
@@ -57,7 +59,7 @@ impl FileResult {
 enum Read {
     /// Parsed and lowered; waiting for the check.
     #[cfg(feature = "python")]
-    Lowered(ModuleUnit),
+    Lowered(Box<ModuleUnit>),
     /// Mentions nothing that matters (yet).
     Skipped,
     Done(FileResult),
@@ -76,7 +78,7 @@ pub struct Lint {
 /// Walks `paths`, finds the configuration of every file, checks them all, and applies each
 /// file's rule selection, severities and suppression comments. A configuration that cannot be
 /// used stops the run: its findings would be wrong.
-pub fn lint(paths: &[PathBuf], overrides: Overrides) -> Result<Lint, ConfigError> {
+pub fn lint(paths: &[PathBuf], overrides: Overrides, mode: ParseMode) -> Result<Lint, ConfigError> {
     let resolver = Arc::new(Mutex::new(SettingsResolver::new(overrides)));
     let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::default();
     let exclude: walk::Exclude = {
@@ -107,7 +109,7 @@ pub fn lint(paths: &[PathBuf], overrides: Overrides) -> Result<Lint, ConfigError
     })?;
     let settings = files.iter().map(|f| resolver.settings_for(&f.path, false)).collect::<Result<Vec<_>, _>>()?;
     let knowledge = knowledge_from(&resolver.discovery().loaded())?;
-    let mut results = check_files(&files, &knowledge);
+    let mut results = check_files(&files, &knowledge, mode);
     for ((result, file), settings) in results.iter_mut().zip(&files).zip(&settings) {
         apply_settings(result, file.kind, settings, &resolver.absolute(&file.path));
     }
@@ -188,17 +190,30 @@ pub fn knowledge_from(configs: &[(&Path, &Config)]) -> Result<Knowledge, ConfigE
     Ok(knowledge)
 }
 
+/// How much of each Python module to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseMode {
+    /// Only the statements that can matter (see `python::select`); the default.
+    #[default]
+    Selective,
+    /// Every module whole: slower; for comparing with the selective mode.
+    Whole,
+}
+
 /// Checks every file with the given knowledge; results come back in file order.
-pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResult> {
+pub fn check_files(files: &[SourceFile], knowledge: &Knowledge, mode: ParseMode) -> Vec<FileResult> {
     let module_needles = knowledge_needles(knowledge);
     let python_matcher = AhoCorasick::new(&module_needles).ok();
     let rust_matcher = AhoCorasick::new(rust_needles(crate::rust::knowledge::Knowledge::builtin())).ok();
+    let needles = Needles::from_knowledge(knowledge);
+    let none = HashSet::new();
+    let reading = Reading { needles: &needles, mode, wanted: &none };
     let first: Vec<Read> = parallel_map(files, |file| {
         let matcher = match file.kind {
             SourceKind::Python => python_matcher.as_ref(),
             SourceKind::Rust => rust_matcher.as_ref(),
         };
-        read_and_lower(file, knowledge, matcher)
+        read_and_lower(file, knowledge, matcher, reading)
     });
 
     #[cfg(not(feature = "python"))]
@@ -214,13 +229,23 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
             .collect()
     }
     #[cfg(feature = "python")]
-    finish_python(files, first, knowledge)
+    finish_python(files, first, knowledge, reading)
+}
+
+/// How Python modules are read in one round.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+struct Reading<'a> {
+    needles: &'a Needles,
+    mode: ParseMode,
+    /// Functions that parsed code calls: their definitions are parsed too.
+    wanted: &'a HashSet<String>,
 }
 
 /// The Python round: summaries across the modules read, more files for the factories found,
 /// then the check of every module.
 #[cfg(feature = "python")]
-fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) -> Vec<FileResult> {
+fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge, reading: Reading) -> Vec<FileResult> {
     let mut results: Vec<Option<FileResult>> = Vec::with_capacity(files.len());
     let mut unit_of_file: Vec<Option<usize>> = vec![None; files.len()];
     let mut skipped = Vec::new();
@@ -229,7 +254,7 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         match read {
             Read::Lowered(unit) => {
                 unit_of_file[i] = Some(project.modules.len());
-                project.add(unit);
+                project.add(*unit);
                 results.push(None);
             }
             Read::Skipped => {
@@ -242,35 +267,73 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         }
     }
 
-    // Factories found so far may be called from files that mention no opener: parse those too,
-    // until no new factory turns up.
+    // Factories found so far may be called from files that mention no opener, or from parts of
+    // a module that were not parsed; functions that other modules call may do something with
+    // what they are given. Parse those too, until nothing new turns up.
+    if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+        let partial = project.modules.iter().filter(|m| m.partial).count();
+        eprintln!("first round: {} modules ({partial} in part)", project.modules.len());
+    }
     let mut summaries = project.summaries();
-    let mut known_names: Vec<String> = Vec::new();
+    let mut needles = reading.needles.clone();
+    let mut known_factories: Vec<(String, String)> = Vec::new();
+    let mut searched_defs: HashSet<String> = HashSet::new();
     loop {
-        let names: Vec<String> =
-            Project::factory_names(&summaries).into_iter().filter(|n| !known_names.contains(n)).collect();
-        if names.is_empty() || skipped.is_empty() {
-            break;
-        }
-        known_names.extend(names.iter().cloned());
-        let Ok(factory_matcher) = AhoCorasick::new(&names) else { break };
-        let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
-        let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(&factory_matcher)));
-        let mut still_skipped = Vec::new();
         let mut added = false;
-        for (read, &i) in reads.into_iter().zip(&skipped) {
-            match read {
-                Read::Lowered(unit) => {
-                    unit_of_file[i] = Some(project.modules.len());
-                    project.add(unit);
-                    results[i] = None;
-                    added = true;
-                }
-                Read::Skipped => still_skipped.push(i),
-                Read::Done(result) => results[i] = Some(result),
+
+        // New factories: the files and the parts of modules that mention one.
+        let factories: Vec<(String, String)> = Project::factory_names(&summaries, knowledge)
+            .into_iter()
+            .filter(|f| !known_factories.contains(f))
+            .collect();
+        let names: Vec<&str> = factories.iter().map(|(_, name)| name.as_str()).collect();
+        let factory_matcher = if names.is_empty() { None } else { AhoCorasick::new(&names).ok() };
+        for (module, name) in &factories {
+            needles.factories.entry(name.clone()).or_default().push(module.clone());
+        }
+        known_factories.extend(factories.iter().cloned());
+        let round = Reading { needles: &needles, ..reading };
+        if let Some(factory_matcher) = &factory_matcher {
+            added |= read_skipped(
+                files,
+                &mut skipped,
+                factory_matcher,
+                round,
+                knowledge,
+                &mut project,
+                &mut results,
+                &mut unit_of_file,
+            );
+        }
+        // Functions given a resource, defined in parts or files not read yet: they may close or
+        // keep what they are given.
+        let receivers = project.resource_receivers(&summaries);
+        added |= select_more(&mut project, knowledge, round, factory_matcher.as_ref(), &receivers);
+        let wanted: HashSet<String> = receivers
+            .into_iter()
+            .filter(|name| !searched_defs.contains(name) && !PYTHON_BUILTIN_CALLS.contains(&name.as_str()))
+            .collect();
+        if !wanted.is_empty() && !skipped.is_empty() {
+            searched_defs.extend(wanted.iter().cloned());
+            let patterns: Vec<String> = wanted.iter().map(|name| format!("def {name}(")).collect();
+            if let Ok(def_matcher) = AhoCorasick::new(&patterns) {
+                let round = Reading { needles: &needles, wanted: &wanted, ..reading };
+                added |= read_skipped(
+                    files,
+                    &mut skipped,
+                    &def_matcher,
+                    round,
+                    knowledge,
+                    &mut project,
+                    &mut results,
+                    &mut unit_of_file,
+                );
             }
         }
-        skipped = still_skipped;
+
+        if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+            eprintln!("round: {} new factories, {} modules, added {added}", names.len(), project.modules.len());
+        }
         if !added {
             break;
         }
@@ -309,6 +372,157 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         .collect()
 }
 
+/// Calls too common to look for a definition of in other files.
+#[cfg(feature = "python")]
+const PYTHON_BUILTIN_CALLS: &[&str] = &[
+    "print",
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "set",
+    "tuple",
+    "isinstance",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "super",
+    "range",
+    "enumerate",
+    "zip",
+    "min",
+    "max",
+    "sorted",
+    "repr",
+    "type",
+    "open",
+    "iter",
+    "next",
+    "format",
+    "append",
+    "extend",
+    "join",
+    "split",
+    "get",
+    "items",
+    "keys",
+    "values",
+    "encode",
+    "decode",
+    "strip",
+    "startswith",
+    "endswith",
+    "replace",
+    "lower",
+    "upper",
+    "assertEqual",
+    "assertTrue",
+    "assertFalse",
+    "assertRaises",
+    "assertIn",
+    "assertIs",
+    "assertIsNone",
+    "assertIsNotNone",
+];
+
+/// Reads the skipped files that `matcher` finds something in, and adds those with a part that
+/// matters to the project. Returns whether any was added.
+#[cfg(feature = "python")]
+#[allow(clippy::too_many_arguments)]
+fn read_skipped(
+    files: &[SourceFile],
+    skipped: &mut Vec<usize>,
+    matcher: &AhoCorasick,
+    reading: Reading,
+    knowledge: &Knowledge,
+    project: &mut Project,
+    results: &mut [Option<FileResult>],
+    unit_of_file: &mut [Option<usize>],
+) -> bool {
+    let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
+    let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(matcher), reading));
+    let mut still_skipped = Vec::new();
+    let mut added = false;
+    for (read, &i) in reads.into_iter().zip(skipped.iter()) {
+        match read {
+            Read::Lowered(unit) => {
+                unit_of_file[i] = Some(project.modules.len());
+                project.add(*unit);
+                results[i] = None;
+                added = true;
+            }
+            Read::Skipped => still_skipped.push(i),
+            Read::Done(result) => results[i] = Some(result),
+        }
+    }
+    *skipped = still_skipped;
+    added
+}
+
+/// Parses more of the modules parsed in part: where a part not parsed mentions a new factory
+/// (`factories`), or defines a function that is given a resource (`receivers`). Returns
+/// whether any module changed.
+#[cfg(feature = "python")]
+fn select_more(
+    project: &mut Project,
+    knowledge: &Knowledge,
+    reading: Reading,
+    factories: Option<&AhoCorasick>,
+    receivers: &HashSet<String>,
+) -> bool {
+    let work: Vec<(usize, HashSet<String>)> = project
+        .modules
+        .iter()
+        .enumerate()
+        .filter(|(_, unit)| unit.partial)
+        .filter_map(|(m, unit)| {
+            let newly_wanted: HashSet<String> = unit
+                .unselected_defs
+                .iter()
+                .filter(|d| receivers.contains(d.as_str()) && !unit.wanted_defs.contains(*d))
+                .cloned()
+                .collect();
+            let mentions_factory = factories.is_some_and(|f| f.is_match(unit.source.as_bytes()));
+            (mentions_factory || !newly_wanted.is_empty()).then(|| {
+                let mut wanted = unit.wanted_defs.clone();
+                wanted.extend(newly_wanted);
+                (m, wanted)
+            })
+        })
+        .collect();
+    let relowered = parallel_map(&work, |(m, wanted)| {
+        let unit = &project.modules[*m];
+        let (name, package) = walk::python_module(Path::new(&unit.path));
+        let module = ModuleInfo { name: &name, package: package.as_deref() };
+        std::panic::catch_unwind(|| {
+            let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
+            let selected = crate::python::select::select(&unit.source, module_name, reading.needles, wanted);
+            // The same parts as before: nothing to parse again.
+            if selected.selection == unit.selection {
+                return None;
+            }
+            let whole = reading.mode == ParseMode::Whole;
+            project::lower_selected(&unit.path, module, unit.source.clone(), knowledge, selected, wanted, whole)
+        })
+        .ok()
+        .flatten()
+    });
+    let mut changed = false;
+    for ((m, _), unit) in work.into_iter().zip(relowered) {
+        let Some(unit) = unit else { continue };
+        let old = &project.modules[m];
+        if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
+            continue;
+        }
+        project.replace(m, unit);
+        changed = true;
+    }
+    changed
+}
+
 /// The byte strings whose presence makes a Rust file worth parsing: the crates the knowledge
 /// knows, the C openers, and the std calls that forget or leak.
 fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
@@ -342,7 +556,7 @@ fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
     needles
 }
 
-fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>) -> Read {
+fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>, reading: Reading) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
     match std::fs::metadata(&file.path) {
@@ -382,7 +596,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
         }
     };
     #[cfg(not(feature = "python"))]
-    let _ = knowledge;
+    let _ = (knowledge, reading);
     match file.kind {
         SourceKind::Rust => {
             // A Rust file is checked on its own; it is done once read.
@@ -404,8 +618,21 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
         SourceKind::Python => {
             let (name, package) = walk::python_module(&file.path);
             let module = ModuleInfo { name: &name, package: package.as_deref() };
-            match std::panic::catch_unwind(|| project::lower_unit(&path, module, source.clone(), knowledge)) {
-                Ok(unit) => Read::Lowered(unit),
+            let whole = reading.mode == ParseMode::Whole;
+            let lowered = std::panic::catch_unwind(|| {
+                project::lower_unit_selected(
+                    &path,
+                    module,
+                    source.clone(),
+                    knowledge,
+                    reading.needles,
+                    reading.wanted,
+                    whole,
+                )
+            });
+            match lowered {
+                Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
+                Ok(None) => Read::Skipped,
                 Err(_) => {
                     result.source = Some(source);
                     result.diagnostics.push(Diagnostic::new(

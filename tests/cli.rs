@@ -79,7 +79,8 @@ fn concise_format_is_one_line_per_diagnostic() {
 
 #[test]
 fn a_file_that_does_not_parse_gets_cl000_and_the_run_goes_on() {
-    let dir = project(&[("broken.py", "import sqlite3\n\ndef broken(:\n    pass\n"), ("leaky.py", LEAKY)]);
+    let broken = "import sqlite3\n\ndef broken(:\n    return sqlite3.connect(\x27x\x27)\n";
+    let dir = project(&[("broken.py", broken), ("leaky.py", LEAKY)]);
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use connlint::SourceKind;
 use connlint::output::{self, OutputFormat};
+use connlint::run::ParseMode;
 use connlint::settings::Overrides;
 
 /// A fixture that expects no diagnostic at all says so on its first line, so that a missing
@@ -93,7 +94,7 @@ fn every_marker_is_hit_and_nothing_else_is_reported() {
     for (root, group) in fixture_groups() {
         // A project is checked as a folder, the way a user runs it, so its configuration's
         // exclusions apply; a file that is excluded gets no result and must be marked clean.
-        let lint = connlint::run::lint(&[PathBuf::from(relative(&root))], Overrides::default())
+        let lint = connlint::run::lint(&[PathBuf::from(relative(&root))], Overrides::default(), ParseMode::Selective)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(lint.walk_errors.is_empty(), "{:?}", lint.walk_errors);
         for path in &group {
@@ -180,4 +181,28 @@ fn first_difference(kept: &str, rendered: &str) -> String {
         }
     }
     format!("  kept {} lines, rendered {} lines", kept.lines().count(), rendered.lines().count())
+}
+
+/// Parsing only the parts of a module that can matter gives the same findings as parsing it
+/// whole, on every fixture.
+#[test]
+fn selective_parsing_finds_what_whole_parsing_finds() {
+    let mut compared = 0;
+    for (root, _) in fixture_groups() {
+        let paths = [PathBuf::from(relative(&root))];
+        let whole =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Whole).unwrap_or_else(|e| panic!("{e}"));
+        let selective =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Selective).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.results.len(), selective.results.len());
+        for (w, s) in whole.results.iter().zip(&selective.results) {
+            assert_eq!(w.path, s.path);
+            let summary = |r: &connlint::run::FileResult| {
+                r.diagnostics.iter().map(|d| (d.rule, d.span, d.message.clone(), d.help.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(summary(w), summary(s), "{}: whole and selective parsing differ", w.path);
+            compared += w.diagnostics.len();
+        }
+    }
+    assert!(compared > 100, "the fixtures have findings to compare ({compared})");
 }
