@@ -183,20 +183,14 @@ fn diagnostic<'a>(file: &FileReport<'a>, index: &LineIndex, d: &'a Diagnostic) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::FileReport;
-    use crate::output::tests::{SOURCE, full_diagnostic};
+    use crate::output::RunError;
+    use crate::output::tests::{SOURCE, full_diagnostic, run_of};
 
     #[test]
     fn every_field_of_a_diagnostic_is_in_the_document() {
         let diagnostics = [full_diagnostic()];
-        let run = Run {
-            files: vec![FileReport { path: "app/db.py", source: SOURCE, diagnostics: &diagnostics }],
-            errors: vec![super::super::RunError {
-                path: "gone.py".into(),
-                message: "no such file or directory".into(),
-            }],
-            base: None,
-        };
+        let errors = vec![RunError { path: "gone.py".into(), message: "no such file or directory".into() }];
+        let run = Run { errors, ..run_of(&diagnostics) };
         let value: serde_json::Value = serde_json::from_str(&render(&run)).expect("valid JSON");
         let open = SOURCE.find("sqlite3.connect").expect("in source");
         let expected = serde_json::json!({

@@ -209,6 +209,11 @@ pub(crate) mod tests {
     pub const SOURCE: &str =
         "import sqlite3\n\ndef f(p):\n    é = 1\n    with sqlite3.connect(p) as conn:\n        pass\n";
 
+    /// A run of one file, `app/db.py` with [`SOURCE`], and no errors.
+    pub fn run_of(diagnostics: &[Diagnostic]) -> Run<'_> {
+        Run { files: vec![FileReport { path: "app/db.py", source: SOURCE, diagnostics }], ..Run::default() }
+    }
+
     pub fn full_diagnostic() -> Diagnostic {
         let open = SOURCE.find("sqlite3.connect(p)").expect("in source");
         let with = SOURCE.find("with ").expect("in source");
@@ -242,10 +247,7 @@ pub(crate) mod tests {
     #[test]
     fn machine_formats_are_never_coloured_and_end_with_no_summary() {
         let diagnostics = [full_diagnostic()];
-        let run = Run {
-            files: vec![FileReport { path: "a.py", source: SOURCE, diagnostics: &diagnostics }],
-            ..Run::default()
-        };
+        let run = run_of(&diagnostics);
         for format in [OutputFormat::Json, OutputFormat::Sarif, OutputFormat::Github] {
             let mut out = Vec::new();
             let options = Options { format, color: true, quiet: false, statistics: false };
@@ -266,10 +268,7 @@ pub(crate) mod tests {
         no_fix.fix = None;
         no_fix.severity = Severity::Info;
         let diagnostics = [full_diagnostic(), unsafe_fix, no_fix];
-        let run = Run {
-            files: vec![FileReport { path: "a.py", source: SOURCE, diagnostics: &diagnostics }],
-            ..Run::default()
-        };
+        let run = run_of(&diagnostics);
         assert_eq!(run.fixable(), (1, 1));
         assert_eq!(run.diagnostic_count(), 3);
     }

@@ -440,8 +440,8 @@ fn encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::tests::{SOURCE, full_diagnostic};
-    use crate::output::{FileReport, RunError};
+    use crate::output::RunError;
+    use crate::output::tests::{full_diagnostic, run_of};
 
     fn location(path: &str, base: Option<&str>) -> (String, Option<&'static str>) {
         let l = artifact_location(path, base.map(Path::new));
@@ -478,11 +478,8 @@ mod tests {
     #[test]
     fn results_carry_rule_level_region_labels_related_places_and_fixes() {
         let diagnostics = [full_diagnostic()];
-        let run = Run {
-            files: vec![FileReport { path: "app/db.py", source: SOURCE, diagnostics: &diagnostics }],
-            errors: vec![RunError { path: "gone.py".into(), message: "no such file or directory".into() }],
-            base: Some(PathBuf::from("/work/p")),
-        };
+        let errors = vec![RunError { path: "gone.py".into(), message: "no such file or directory".into() }];
+        let run = Run { errors, base: Some(PathBuf::from("/work/p")), ..run_of(&diagnostics) };
         let log: serde_json::Value = serde_json::from_str(&render(&run)).expect("valid JSON");
         let run = &log["runs"][0];
         assert_eq!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"], "file:///work/p/");

@@ -86,12 +86,7 @@ pub fn json(run: &Run) -> String {
 mod tests {
     use super::*;
     use crate::diagnostic::{Diagnostic, Span};
-    use crate::output::FileReport;
-    use crate::output::tests::{SOURCE, full_diagnostic};
-
-    fn run_of(diagnostics: &[Diagnostic]) -> Run<'_> {
-        Run { files: vec![FileReport { path: "a.py", source: SOURCE, diagnostics }], ..Run::default() }
-    }
+    use crate::output::tests::{full_diagnostic, run_of};
 
     #[test]
     fn rows_are_counted_per_rule_most_first() {
