@@ -1,41 +1,8 @@
 //! The command line as a user meets it: exit codes, formats, errors that name the path.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn connlint(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_connlint")).args(args).current_dir(cwd).output().expect("connlint runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh folder with the given files.
-fn project(files: &[(&str, &str)]) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "connlint-cli-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    dir
-}
-
-const LEAKY: &str = "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:\n        conn.execute('x')\n";
-const CLEAN: &str = "import sqlite3\nfrom contextlib import closing\n\ndef f(p):\n    with closing(sqlite3.connect(p)) as conn:\n        conn.execute('x')\n";
+use common::{CLEAN, LEAKY, connlint, project, stderr, stdout};
 
 #[test]
 fn exit_codes() {

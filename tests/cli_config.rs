@@ -1,38 +1,11 @@
 //! Configuration, suppressions and the baseline, as a user meets them on the command line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn connlint(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_connlint")).args(args).current_dir(cwd).output().expect("connlint runs")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh folder with the given files.
-fn project(files: &[(&str, &str)]) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "connlint-config-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    dir
-}
+use common::{LEAKY, connlint, project, stderr, stdout};
 
 /// `path:line:col: CODE` of every finding, from the concise format.
 fn findings(output: &Output) -> Vec<String> {
@@ -49,14 +22,12 @@ fn check(dir: &Path, extra: &[&str]) -> Output {
     connlint(&args, dir)
 }
 
-const WITH_LEAK: &str =
-    "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:\n        conn.execute('x')\n";
 const NEVER_CLOSED: &str =
     "import sqlite3\n\ndef g(p):\n    conn = sqlite3.connect(p)\n    return conn.execute('x').fetchone()\n";
 
 #[test]
 fn select_ignore_and_extend_select_from_the_command_line() {
-    let dir = project(&[("a.py", WITH_LEAK), ("b.py", NEVER_CLOSED)]);
+    let dir = project(&[("a.py", LEAKY), ("b.py", NEVER_CLOSED)]);
     assert_eq!(findings(&check(&dir, &[])), ["a.py:4:10: CL101", "b.py:4:12: CL102"]);
     assert_eq!(findings(&check(&dir, &["--select", "CL102"])), ["b.py:4:12: CL102"]);
     assert_eq!(findings(&check(&dir, &["--ignore", "with-does-not-close"])), ["b.py:4:12: CL102"]);
@@ -78,7 +49,7 @@ fn configuration_is_found_upward_in_each_supported_file() {
         ("Cargo.toml", "[workspace]\n\n[workspace.metadata.connlint]\nignore = [\"CL101\"]\n"),
     ];
     for (name, text) in cases {
-        let dir = project(&[(name, text), ("src/app/a.py", WITH_LEAK), ("src/app/b.py", NEVER_CLOSED)]);
+        let dir = project(&[(name, text), ("src/app/a.py", LEAKY), ("src/app/b.py", NEVER_CLOSED)]);
         let output = check(&dir, &[]);
         assert_eq!(findings(&output), ["src/app/b.py:4:12: CL102"], "{name}: {}", stdout(&output));
         // The nearest configuration wins.
@@ -92,7 +63,7 @@ fn a_pyproject_without_a_connlint_section_is_passed_over() {
     let dir = project(&[
         ("connlint.toml", "ignore = [\"CL101\"]\n"),
         ("sub/pyproject.toml", "[project]\nname = \"x\"\n"),
-        ("sub/a.py", WITH_LEAK),
+        ("sub/a.py", LEAKY),
     ]);
     assert_eq!(findings(&check(&dir, &[])), Vec::<String>::new());
 }
@@ -116,7 +87,7 @@ fn configuration_errors_name_the_file_the_key_and_the_line_and_exit_2() {
         ("connlint.toml", "select = [\n", &["connlint.toml", "line"]),
     ];
     for (name, text, expected) in cases {
-        let dir = project(&[(name, text), ("a.py", WITH_LEAK)]);
+        let dir = project(&[(name, text), ("a.py", LEAKY)]);
         let output = check(&dir, &[]);
         assert_eq!(output.status.code(), Some(2), "{text}");
         for needle in *expected {
@@ -132,7 +103,7 @@ fn per_file_ignores_severity_and_excludes() {
     let dir = project(&[
         ("connlint.toml", config),
         ("tests/test_a.py", NEVER_CLOSED),
-        ("app/a.py", WITH_LEAK),
+        ("app/a.py", LEAKY),
         ("generated/b.py", NEVER_CLOSED),
         (".venv/lib/c.py", NEVER_CLOSED),
     ]);
@@ -173,7 +144,7 @@ fn suppressions_and_unused_suppressions() {
 
 #[test]
 fn the_baseline_hides_recorded_findings_even_when_the_code_moves() {
-    let dir = project(&[("app.py", WITH_LEAK), ("other.py", NEVER_CLOSED)]);
+    let dir = project(&[("app.py", LEAKY), ("other.py", NEVER_CLOSED)]);
     let write = connlint(&["check", "--write-baseline", "baseline.json"], &dir);
     assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
     assert!(stderr(&write).contains("wrote 2 findings"), "{}", stderr(&write));
