@@ -31,6 +31,8 @@ enum Command {
     },
     /// List every rule.
     Rules,
+    /// Run the language server (LSP over stdin and stdout), for editors.
+    Server,
     /// Print what the Rust walk recognises in a file (for developing connlint).
     #[command(hide = true)]
     DebugRust { path: PathBuf },
@@ -141,6 +143,7 @@ pub fn main() -> ExitCode {
             print!("{}", crate::python::debug_ir(&source));
             ExitCode::SUCCESS
         }
+        Command::Server => crate::lsp::run(),
         Command::Rules => {
             for rule in Rule::ALL {
                 println!("{:<6} {:<28} {:<7} {}", rule.code(), rule.name(), rule.language(), rule.summary());
