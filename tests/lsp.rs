@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+
+fn project(files: &[(&str, &str)]) -> PathBuf {
+    common::project("lsp", files)
+}
+
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 const LEAKY_PY: &str = "import sqlite3\n\n\ndef count(path):\n    with sqlite3.connect(path) as conn:\n        return conn.execute(\"select 1\").fetchone()\n";
@@ -172,23 +178,6 @@ fn read_frame(input: &mut impl BufRead) -> Option<Value> {
     let mut body = vec![0; length?];
     input.read_exact(&mut body).ok()?;
     serde_json::from_slice(&body).ok()
-}
-
-/// A fresh folder with the given files.
-fn project(files: &[(&str, &str)]) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "connlint-lsp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).expect("write");
-    }
-    std::fs::canonicalize(&dir).expect("canonical")
 }
 
 fn uri(path: &Path) -> String {

@@ -5,23 +5,18 @@
 //! Neovim must be installed (`apt-get install neovim`; `.ci/run` does it): without it this test
 //! fails rather than skips, so that CI cannot pass without having run it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(120);
+mod common;
 
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("connlint-neovim-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    std::fs::canonicalize(&dir).expect("canonical")
-}
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 #[test]
 fn neovim_shows_the_diagnostics_and_applies_quick_fixes() {
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvim");
-    let dir = scratch_dir();
+    let dir = common::project("neovim", &[]);
     let file = dir.join("leaky.py");
     std::fs::copy(scripts.join("leaky.py"), &file).expect("copy the fixture");
     let out = dir.join("seen.txt");

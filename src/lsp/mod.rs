@@ -541,6 +541,10 @@ mod tests {
         let harness = Harness::start(analyser);
         harness.send(open("slow"));
         on_start.recv_timeout(Duration::from_secs(30)).expect("the analysis starts");
+        // The protocol goes on while the analysis runs.
+        let position = json!({ "textDocument": { "uri": "untitled:1" }, "position": { "line": 0, "character": 0 } });
+        harness.send(json!({ "id": 5, "method": "textDocument/hover", "params": position }));
+        assert_eq!(harness.next(|m| m["id"] == 5)["result"], Value::Null);
         // The change reaches the main loop before the slow result does.
         harness.change(2, "fast");
         release.send(()).expect("release");
