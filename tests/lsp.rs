@@ -223,7 +223,18 @@ fn action_titled<'a>(actions: &'a Value, prefix: &str) -> &'a Value {
 }
 
 fn code_actions(server: &mut Server, uri: &str, at_range: Value, only: Option<&[&str]>) -> Value {
-    let mut context = json!({ "diagnostics": [] });
+    code_actions_for(server, uri, at_range, only, &[])
+}
+
+/// The code actions for a range, naming `diagnostics` in the context as editors do.
+fn code_actions_for(
+    server: &mut Server,
+    uri: &str,
+    at_range: Value,
+    only: Option<&[&str]>,
+    diagnostics: &[Value],
+) -> Value {
+    let mut context = json!({ "diagnostics": diagnostics });
     if let Some(only) = only {
         context["only"] = json!(only);
     }
@@ -306,6 +317,11 @@ fn quick_fixes_apply_and_ignore_comments_silence() {
     let remaining = server.change(&stale, 2, as_changes(fix_one));
     assert_eq!(codes(&remaining), ["CL001"]);
     assert_eq!(remaining[0]["range"]["start"]["line"], 3);
+    // A diagnostic named in the context has its actions wherever the cursor is.
+    let elsewhere = range(at(0, 0), at(0, 0));
+    assert_eq!(code_actions(&mut server, &stale, elsewhere.clone(), Some(&["quickfix"])), json!([]));
+    let named = code_actions_for(&mut server, &stale, elsewhere, Some(&["quickfix"]), &remaining);
+    assert_eq!(action_titled(&named, "Fix CL001")["diagnostics"][0]["range"], remaining[0]["range"]);
 
     // Fix-on-save: `source.fixAll.connlint` when asked for `source.fixAll`; no quick fixes then.
     let actions = code_actions(&mut server, &stale, range(at(0, 0), at(0, 0)), Some(&["source.fixAll"]));

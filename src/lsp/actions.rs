@@ -26,6 +26,8 @@ pub struct Request<'a> {
     pub uri: &'a str,
     pub path: Option<&'a std::path::Path>,
     pub span: Span,
+    /// The diagnostics the client named (`context.diagnostics`): they count wherever they are.
+    pub named: Vec<(Rule, Span)>,
     /// The kinds the client asked for (`context.only`); `None` for all.
     pub only: Option<Vec<String>>,
     pub encoding: Encoding,
@@ -54,8 +56,13 @@ pub fn code_actions(doc: &Document, request: &Request) -> Vec<CodeAction> {
         data: None,
         tags: None,
     };
-    let here: Vec<&Diagnostic> =
-        diagnostics.iter().filter(|d| d.span.start <= request.span.end && request.span.start <= d.span.end).collect();
+    let here: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| {
+            (d.span.start <= request.span.end && request.span.start <= d.span.end)
+                || request.named.contains(&(d.rule, d.span))
+        })
+        .collect();
     let mut actions = Vec::new();
     if wanted("quickfix") {
         for d in &here {

@@ -25,7 +25,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::{
-    ChangeNotifications, CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProvider,
+    ChangeNotifications, Code, CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProvider,
     DidChangeTextDocumentParams, DidChangeWatchedFilesParams, DidChangeWorkspaceFoldersParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, HoverParams, HoverProvider, InitializeResult, LanguageKind,
     LogMessageParams, MessageType, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities, ServerInfo,
@@ -432,6 +432,15 @@ impl Server {
             uri: &uri.0,
             path: doc.path.as_deref(),
             span: doc.span(params.range, self.encoding),
+            named: params
+                .context
+                .diagnostics
+                .iter()
+                .filter_map(|d| match &d.code {
+                    Some(Code::String(code)) => Some((Rule::from_code(code)?, doc.span(d.range, self.encoding))),
+                    _ => None,
+                })
+                .collect(),
             only: params.context.only.map(|kinds| kinds.into_iter().map(String::from).collect()),
             encoding: self.encoding,
             versioned: self.client.versioned_edits,
