@@ -85,7 +85,8 @@ pub fn code_actions(doc: &Document, request: &Request) -> Vec<CodeAction> {
         }
         let mut ignored: Vec<(Rule, usize)> = Vec::new();
         for d in &here {
-            let line_start = doc.text()[..d.span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+            let before = doc.text().get(..d.span.start as usize).unwrap_or_default();
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
             if matches!(d.rule, Rule::ParseError | Rule::UnusedSuppression) || ignored.contains(&(d.rule, line_start)) {
                 continue;
             }

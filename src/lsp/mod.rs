@@ -18,6 +18,7 @@ mod worker;
 mod workspace;
 
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -86,7 +87,26 @@ pub fn serve(events: Sender<Event>, received: Receiver<Event>, out: Outgoing, an
         match event {
             Event::Analysed(outcome) => server.on_outcome(outcome),
             Event::Client(Incoming::Message(Message::Notification(n))) if n.method == "exit" => break,
-            Event::Client(Incoming::Message(message)) => server.on_message(message),
+            Event::Client(Incoming::Message(message)) => {
+                // A bug in a handler must not take the editor's server down with it.
+                let id = match &message {
+                    Message::Request(request) => Some(request.id.clone()),
+                    _ => None,
+                };
+                let method = match &message {
+                    Message::Request(Request { method, .. }) | Message::Notification(Notification { method, .. }) => {
+                        method.clone()
+                    }
+                    Message::Response(_) => "a response".to_string(),
+                };
+                if std::panic::catch_unwind(AssertUnwindSafe(|| server.on_message(message))).is_err() {
+                    let text = format!("connlint: internal error while handling {method} (please report it)");
+                    if let Some(id) = id {
+                        server.out.send(Response::new_err(id, ErrorCode::InternalError as i32, text.clone()));
+                    }
+                    server.log(MessageType::Error, text);
+                }
+            }
             Event::Client(Incoming::Malformed { id, code, message }) => {
                 server.out.send_raw(transport::error_response(id, code, &message));
                 server.log(MessageType::Warning, format!("connlint: ignored a malformed message: {message}"));
