@@ -36,6 +36,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         output_format: RulesFormat,
     },
+    /// Run the language server (LSP over stdin and stdout), for editors.
+    Server,
     /// Print what the Rust walk recognises in a file (for developing connlint).
     #[command(hide = true)]
     DebugRust { path: PathBuf },
@@ -166,6 +168,7 @@ pub fn main() -> ExitCode {
             print!("{}", crate::python::debug_ir(&source));
             ExitCode::SUCCESS
         }
+        Command::Server => crate::lsp::run(),
         Command::Rules { output_format } => {
             print!(
                 "{}",

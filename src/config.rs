@@ -60,7 +60,7 @@ impl std::fmt::Display for ConfigError {
 }
 
 /// The file names that hold a configuration, by precedence within one folder.
-const CONFIG_FILES: &[&str] = &["connlint.toml", ".connlint.toml", "pyproject.toml", "Cargo.toml"];
+pub const CONFIG_FILES: &[&str] = &["connlint.toml", ".connlint.toml", "pyproject.toml", "Cargo.toml"];
 
 #[derive(Deserialize)]
 struct Pyproject {

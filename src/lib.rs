@@ -1,7 +1,8 @@
 //! connlint: finds connection-lifecycle leaks in Python and Rust code.
 //!
 //! The core (`ir`, `checker`, the frontends) takes source text and returns diagnostics; it does
-//! no I/O and knows no output format. The edge (`walk`, `output`, `cli`) reads files and prints.
+//! no I/O and knows no output format. The edge (`walk`, `output`, `cli`, `lsp`) reads files and
+//! prints, or speaks to an editor.
 
 pub mod baseline;
 pub mod checker;
@@ -9,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod ir;
+pub mod lsp;
 pub mod output;
 pub mod python;
 pub mod rule;

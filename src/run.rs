@@ -32,7 +32,7 @@ use crate::walk::{self, SourceFile, WalkError};
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Analysis threads get a large stack so deeply nested input cannot overflow it.
-const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// What a run found in one file.
 #[derive(Debug, Clone)]
@@ -174,6 +174,42 @@ fn apply_settings(result: &mut FileResult, kind: SourceKind, settings: &Settings
         diagnostic.severity = settings.severity_of(diagnostic.rule);
     }
     result.diagnostics = diagnostics;
+}
+
+/// Analyses one document held in memory (an editor's buffer) as a run analyses a file: the same
+/// byte prefilter, the same frontend, then the same settings step (rule selection, severities,
+/// suppressions). The document is analysed on its own, so factories defined in other modules are
+/// not known. `path` is the document's absolute path, for per-file ignores and the Python module
+/// name; the text need not be saved.
+pub fn lint_document(
+    path: &Path,
+    kind: SourceKind,
+    source: &str,
+    settings: &Settings,
+    knowledge: &Knowledge,
+) -> Vec<Diagnostic> {
+    let needles = match kind {
+        SourceKind::Python => knowledge_needles(knowledge),
+        SourceKind::Rust => rust_needles(crate::rust::knowledge::Knowledge::builtin()),
+    };
+    if AhoCorasick::new(&needles).is_ok_and(|matcher| !matcher.is_match(source)) {
+        return Vec::new();
+    }
+    let label = path.display().to_string();
+    let diagnostics = match kind {
+        SourceKind::Rust => crate::rust::analyze(&label, source, crate::rust::knowledge::Knowledge::builtin()),
+        #[cfg(feature = "python")]
+        SourceKind::Python => {
+            let (name, package) = walk::python_module(path);
+            let module = ModuleInfo { name: &name, package: package.as_deref() };
+            crate::python::analyze(&label, source, module, knowledge)
+        }
+        #[cfg(not(feature = "python"))]
+        SourceKind::Python => Vec::new(),
+    };
+    let mut result = FileResult { source: Some(Arc::from(source)), diagnostics, ..FileResult::new(label) };
+    apply_settings(&mut result, kind, settings, path);
+    result.diagnostics
 }
 
 /// The knowledge for a run: what connlint ships, plus the `[[resource]]` entries of every

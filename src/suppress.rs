@@ -153,6 +153,41 @@ fn unused_diagnostic(span: Span, message: String, edits: Vec<Edit>) -> Diagnosti
         .with_fix(fix)
 }
 
+/// The edit that suppresses `rule` on the line holding byte `offset`: the code added to a
+/// `connlint: ignore[...]` list already on that line, or a trailing comment
+/// (`# connlint: ignore[CL102]`, `// connlint: ignore[CL201]`). A Python line that ends in a `\`
+/// continuation cannot take a trailing comment; the comment goes alone on the line above.
+pub fn ignore_edit(source: &str, kind: SourceKind, offset: usize, rule: Rule) -> Edit {
+    let lines = LineIndex::new(source);
+    let (line, _) = lines.line_col(source, offset);
+    let line_start = lines.line_start(line).unwrap_or(source.len());
+    let line_end = lines.line_start(line + 1).map_or(source.len(), |next| next - 1);
+    let line_end = if source[..line_end].ends_with('\r') { line_end - 1 } else { line_end };
+    let existing = find(source, kind, &lines).into_iter().find(|s| {
+        s.form == Form::Connlint
+            && !s.own_line
+            && matches!(s.scope, Scope::Lines(..))
+            && (line_start..=line_end).contains(&(s.comment.start as usize))
+    });
+    if let Some(list) = existing.and_then(|s| s.list) {
+        let separator = if source[list.range()].trim().is_empty() { "" } else { ", " };
+        return Edit::insert(list.end as usize, format!("{separator}{}", rule.code()));
+    }
+    let text = &source[line_start..line_end];
+    let code_end = line_start + text.trim_end().len();
+    let (marker, gap) = match kind {
+        SourceKind::Python => ("#", "  "),
+        SourceKind::Rust => ("//", " "),
+    };
+    let directive = format!("{marker} connlint: ignore[{}]", rule.code());
+    let continued = kind == SourceKind::Python && text.trim_end().ends_with('\\') && !text.contains('#');
+    if continued {
+        let indent = &text[..text.len() - text.trim_start().len()];
+        return Edit::insert(line_start, format!("{indent}{directive}\n"));
+    }
+    Edit::replace(Span::new(code_end, line_end), format!("{gap}{directive}"))
+}
+
 /// Edits that remove a whole directive: the comment if it holds nothing else, and the line if
 /// the comment was alone on it.
 fn remove_directive(source: &str, suppression: &Suppression) -> Vec<Edit> {
@@ -591,6 +626,47 @@ mod tests {
         let found = vec![finding(source, Rule::ForgottenConnection, "forget(conn)")];
         assert!(apply(source, SourceKind::Rust, found.clone(), RuleSet::all()).is_empty());
         assert_eq!(rust_comments(source).len(), 1);
+    }
+
+    /// Applies `ignore_edit` for the finding at `needle` and checks that the finding is gone.
+    fn ignored(source: &str, kind: SourceKind, rule: Rule, needle: &str) -> String {
+        let edit = ignore_edit(source, kind, source.find(needle).expect("needle"), rule);
+        let mut text = source.to_string();
+        text.replace_range(edit.span.range(), &edit.content);
+        let kept = apply(&text, kind, vec![finding(&text, rule, needle)], RuleSet::all());
+        assert!(kept.iter().all(|d| d.rule != rule), "{text}: {kept:?}");
+        text
+    }
+
+    #[test]
+    fn ignore_edit_adds_a_trailing_comment_or_extends_the_list() {
+        let source = "a = connect()   \nb = connect()  # connlint: ignore[CL106]\nc = connect()  # noqa: E501\n";
+        assert_eq!(
+            ignored(source, SourceKind::Python, Rule::NeverClosed, "a = connect()"),
+            "a = connect()  # connlint: ignore[CL102]\nb = connect()  # connlint: ignore[CL106]\nc = connect()  # noqa: E501\n"
+        );
+        let extended = ignored(source, SourceKind::Python, Rule::NeverClosed, "b = connect()");
+        assert!(extended.contains("b = connect()  # connlint: ignore[CL106, CL102]\n"), "{extended}");
+        let after_noqa = ignored(source, SourceKind::Python, Rule::NeverClosed, "c = connect()");
+        assert!(after_noqa.contains("c = connect()  # noqa: E501  # connlint: ignore[CL102]\n"), "{after_noqa}");
+
+        let windows = "x = 1\r\nconn = connect()\r\n";
+        let fixed = ignored(windows, SourceKind::Python, Rule::NeverClosed, "conn = connect()");
+        assert_eq!(fixed, "x = 1\r\nconn = connect()  # connlint: ignore[CL102]\r\n");
+    }
+
+    #[test]
+    fn ignore_edit_in_rust_and_after_a_continuation() {
+        let rust = "fn f() {\n    std::mem::forget(conn);\n}\n";
+        assert_eq!(
+            ignored(rust, SourceKind::Rust, Rule::ForgottenConnection, "std::mem::forget(conn)"),
+            "fn f() {\n    std::mem::forget(conn); // connlint: ignore[CL201]\n}\n"
+        );
+        let continued = "def f():\n    conn = connect(p) \\\n        .cursor()\n";
+        assert_eq!(
+            ignored(continued, SourceKind::Python, Rule::NeverClosed, "conn = connect(p)"),
+            "def f():\n    # connlint: ignore[CL102]\n    conn = connect(p) \\\n        .cursor()\n"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A fresh folder with the given files.
+/// A fresh folder with the given files; its canonical path (as an editor names files).
 pub fn project(files: &[(&str, &str)]) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -34,7 +34,7 @@ pub fn project(files: &[(&str, &str)]) -> PathBuf {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
     }
-    dir
+    std::fs::canonicalize(&dir).expect("canonical")
 }
 
 pub const LEAKY: &str =
