@@ -60,8 +60,9 @@ enum Read {
     /// Parsed and lowered; waiting for the check.
     #[cfg(feature = "python")]
     Lowered(Box<ModuleUnit>),
-    /// Mentions nothing that matters (yet).
-    Skipped,
+    /// Mentions nothing that matters (yet). The text is kept only when it has a suppression
+    /// comment, which may now suppress nothing (`CL001`).
+    Skipped(Option<Arc<str>>),
     Done(FileResult),
 }
 
@@ -192,11 +193,10 @@ pub fn lint_document(
         SourceKind::Python => knowledge_needles(knowledge),
         SourceKind::Rust => rust_needles(crate::rust::knowledge::Knowledge::builtin()),
     };
-    if AhoCorasick::new(&needles).is_ok_and(|matcher| !matcher.is_match(source)) {
-        return Vec::new();
-    }
     let label = path.display().to_string();
+    let mentions_nothing = AhoCorasick::new(&needles).is_ok_and(|matcher| !matcher.is_match(source));
     let diagnostics = match kind {
+        _ if mentions_nothing => Vec::new(),
         SourceKind::Rust => crate::rust::analyze(&label, source, crate::rust::knowledge::Knowledge::builtin()),
         #[cfg(feature = "python")]
         SourceKind::Python => {
@@ -260,7 +260,7 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge, mode: ParseMode)
             .zip(files)
             .map(|(read, file)| match read {
                 Read::Done(result) => result,
-                Read::Skipped => FileResult::new(display_path(&file.path)),
+                Read::Skipped(source) => FileResult { source, ..FileResult::new(display_path(&file.path)) },
             })
             .collect()
     }
@@ -293,11 +293,11 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge, 
                 project.add(*unit);
                 results.push(None);
             }
-            Read::Skipped => {
+            Read::Skipped(source) => {
                 if files[i].kind == SourceKind::Python {
                     skipped.push(i);
                 }
-                results.push(Some(FileResult::new(display_path(&files[i].path))));
+                results.push(Some(FileResult { source, ..FileResult::new(display_path(&files[i].path)) }));
             }
             Read::Done(result) => results.push(Some(result)),
         }
@@ -490,7 +490,7 @@ fn read_skipped(
                 results[i] = None;
                 added = true;
             }
-            Read::Skipped => still_skipped.push(i),
+            Read::Skipped(_) => still_skipped.push(i),
             Read::Done(result) => results[i] = Some(result),
         }
     }
@@ -617,7 +617,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
     if let Some(matcher) = matcher
         && !matcher.is_match(&bytes)
     {
-        return Read::Skipped;
+        return Read::Skipped(suppression_text(bytes));
     }
     let source: Arc<str> = match String::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
@@ -668,7 +668,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             });
             match lowered {
                 Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
-                Ok(None) => Read::Skipped,
+                Ok(None) => Read::Skipped(has_suppression(source.as_bytes()).then_some(source)),
                 Err(_) => {
                     result.source = Some(source);
                     result.diagnostics.push(Diagnostic::new(
@@ -681,6 +681,22 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             }
         }
     }
+}
+
+/// Whether a text may hold a suppression comment.
+fn has_suppression(bytes: &[u8]) -> bool {
+    static MATCHER: std::sync::LazyLock<Option<AhoCorasick>> = std::sync::LazyLock::new(|| {
+        AhoCorasick::builder().ascii_case_insensitive(true).build(["connlint:", "noqa"]).ok()
+    });
+    MATCHER.as_ref().is_none_or(|m| m.is_match(bytes))
+}
+
+/// The text of a skipped file, if it holds a suppression comment (and is UTF-8).
+fn suppression_text(bytes: Vec<u8>) -> Option<Arc<str>> {
+    if !has_suppression(&bytes) {
+        return None;
+    }
+    String::from_utf8(bytes).ok().map(Arc::from)
 }
 
 /// Maps `f` over `items` on as many threads as there are cores, keeping the order. Threads get

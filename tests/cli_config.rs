@@ -186,3 +186,13 @@ fn the_baseline_hides_recorded_findings_even_when_the_code_moves() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("bad.json") && stderr(&bad).contains("line 2"), "{}", stderr(&bad));
 }
+
+#[test]
+fn unused_suppressions_are_reported_in_files_that_mention_no_opener() {
+    let dir = project(&[
+        ("plain.py", "def f():\n    return 1  # connlint: ignore[CL102]\n"),
+        ("lib.rs", "fn f() {} // connlint: ignore[CL201]\n"),
+    ]);
+    let output = check(&dir, &[]);
+    assert_eq!(findings(&output), ["lib.rs:1:31: CL001", "plain.py:2:34: CL001"]);
+}
