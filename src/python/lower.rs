@@ -2099,7 +2099,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn argument_hints(&self, call: Node) -> Vec<String> {
         let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
         let mut hints = Vec::new();
-        for argument in named_children(arguments) {
+        for (index, argument) in named_children(arguments).into_iter().enumerate() {
+            // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
+            if index == 0 && !matches!(argument.kind(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
+            {
+                hints.push("#0".to_string());
+            }
             let value = match argument.kind() {
                 "keyword_argument" => {
                     if let Some(name) = argument.child_by_field_name("name") {
