@@ -559,15 +559,33 @@ fn select_more(
     changed
 }
 
-/// The byte strings whose presence makes a Rust file worth parsing: the crates the knowledge
-/// knows, the C openers, and the std calls that forget or leak.
+/// The byte strings whose presence makes a Rust file worth parsing: a path into a crate the
+/// knowledge knows (`sqlx::`), and for the crates every file names (`std`, `tokio`), the
+/// resource types themselves (`TcpStream`); and the C openers. A resource of a crate can only
+/// be named through such a path, so the crate's own sources (`crate::pool::Pool`) are not read.
 fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
-    let mut needles: Vec<String> = knowledge.crates().map(str::to_string).collect();
+    let mut needles = Vec::new();
+    for resource in &knowledge.resources {
+        match resource.crate_name.as_str() {
+            "std" | "core" | "tokio" => needles.extend(
+                resource.types.iter().filter_map(|t| t.rsplit("::").next()).map(str::to_string),
+            ),
+            name => needles.extend([format!("{name}::"), format!("use {name}")]),
+        }
+    }
     needles.extend(knowledge.ffi.iter().flat_map(|f| f.open.iter().cloned()));
-    needles.extend(["TcpStream", "UnixStream", "forget", "ManuallyDrop", "leak", "into_raw"].map(String::from));
     needles.sort();
     needles.dedup();
     needles
+}
+
+/// Whether a needle occurs in a Rust file outside a line comment (doc comments name crates in
+/// their examples all the time).
+fn mentions_in_code(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
+    matcher.find_iter(bytes).any(|found| {
+        let line_start = bytes[..found.start()].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        !bytes[line_start..found.start()].windows(2).any(|w| w == b"//")
+    })
 }
 
 /// The byte strings whose presence makes a Python file worth parsing: the top-level module of
@@ -614,10 +632,14 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             return Read::Done(result);
         }
     };
-    if let Some(matcher) = matcher
-        && !matcher.is_match(&bytes)
-    {
-        return Read::Skipped(suppression_text(bytes));
+    if let Some(matcher) = matcher {
+        let relevant = match file.kind {
+            SourceKind::Rust => mentions_in_code(matcher, &bytes),
+            SourceKind::Python => matcher.is_match(&bytes),
+        };
+        if !relevant {
+            return Read::Skipped(suppression_text(bytes));
+        }
     }
     let source: Arc<str> = match String::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
