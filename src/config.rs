@@ -128,6 +128,8 @@ pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
 #[derive(Debug, Default)]
 pub struct Discovery {
     by_folder: HashMap<PathBuf, Option<PathBuf>>,
+    /// The same answers by the folder as written (saves making it canonical again).
+    by_written_folder: HashMap<PathBuf, Option<PathBuf>>,
     loaded: HashMap<PathBuf, Arc<Config>>,
 }
 
@@ -135,6 +137,13 @@ impl Discovery {
     /// The configuration file for files in `dir`, with its settings.
     pub fn config_for(&mut self, dir: &Path) -> Result<Option<(PathBuf, Arc<Config>)>, ConfigError> {
         let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Some(found) = self.by_written_folder.get(dir) {
+            return Ok(found.clone().map(|path| {
+                let config = self.loaded[&path].clone();
+                (path, config)
+            }));
+        }
+        let written = dir.to_path_buf();
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut chain = Vec::new();
         let mut current = Some(dir.as_path());
@@ -154,6 +163,7 @@ impl Discovery {
         for folder in chain {
             self.by_folder.insert(folder, found.clone());
         }
+        self.by_written_folder.insert(written, found.clone());
         Ok(found.map(|path| {
             let config = self.loaded[&path].clone();
             (path, config)
@@ -192,12 +202,19 @@ pub struct SettingsResolver {
     /// The folder relative to which the patterns of files under no configuration match.
     cwd: PathBuf,
     by_config: HashMap<Option<PathBuf>, Arc<Settings>>,
+    canonical_folders: HashMap<PathBuf, PathBuf>,
 }
 
 impl SettingsResolver {
     pub fn new(overrides: Overrides) -> SettingsResolver {
         let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok()).unwrap_or_default();
-        SettingsResolver { discovery: Discovery::default(), overrides, cwd, by_config: HashMap::new() }
+        SettingsResolver {
+            discovery: Discovery::default(),
+            overrides,
+            cwd,
+            by_config: HashMap::new(),
+            canonical_folders: HashMap::new(),
+        }
     }
 
     /// The settings for a file or folder at `path`.
@@ -219,9 +236,22 @@ impl SettingsResolver {
         Ok(settings)
     }
 
-    /// The absolute form of `path`, as the settings' patterns match it.
-    pub fn absolute(&self, path: &Path) -> PathBuf {
-        std::fs::canonicalize(path).unwrap_or_else(|_| self.cwd.join(path))
+    /// The absolute form of `path`, as the settings' patterns match it: its folder made
+    /// canonical (once per folder), and its name.
+    pub fn absolute(&mut self, path: &Path) -> PathBuf {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return std::fs::canonicalize(path).unwrap_or_else(|_| self.cwd.join(path));
+        };
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let folder = match self.canonical_folders.get(parent) {
+            Some(folder) => folder.clone(),
+            None => {
+                let folder = std::fs::canonicalize(parent).unwrap_or_else(|_| self.cwd.join(parent));
+                self.canonical_folders.insert(parent.to_path_buf(), folder.clone());
+                folder
+            }
+        };
+        folder.join(name)
     }
 
     pub fn discovery(&self) -> &Discovery {

@@ -567,9 +567,9 @@ fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
     let mut needles = Vec::new();
     for resource in &knowledge.resources {
         match resource.crate_name.as_str() {
-            "std" | "core" | "tokio" => needles.extend(
-                resource.types.iter().filter_map(|t| t.rsplit("::").next()).map(str::to_string),
-            ),
+            "std" | "core" | "tokio" => {
+                needles.extend(resource.types.iter().filter_map(|t| t.rsplit("::").next()).map(str::to_string))
+            }
             name => needles.extend([format!("{name}::"), format!("use {name}")]),
         }
     }
@@ -588,23 +588,24 @@ fn mentions_in_code(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
     })
 }
 
-/// The byte strings whose presence makes a Python file worth parsing: the top-level module of
-/// every opener (a file must import it to call it), and methods recognised on any receiver.
+/// The byte strings whose presence makes a Python file worth parsing: every module that has a
+/// resource, as an import names it (`sqlite3`; `http.client` or `from http import`), and the
+/// methods recognised on any receiver. Only the root of a dotted module would match every URL.
 fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
-    let mut needles: Vec<String> = knowledge
-        .resources
-        .iter()
-        .flat_map(|r| {
-            let root = r.module.split('.').next().unwrap_or_default().to_string();
-            let any_receiver: Vec<String> = if r.unknown_receiver.as_deref() == Some("any") {
-                r.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string).collect()
-            } else {
-                Vec::new()
-            };
-            std::iter::once(root).chain(any_receiver)
-        })
-        .filter(|n| !n.is_empty())
-        .collect();
+    let mut needles = Vec::new();
+    for resource in &knowledge.resources {
+        match resource.module.rsplit_once('.') {
+            Some((parent, _)) => {
+                needles.push(resource.module.clone());
+                needles.push(format!("from {parent} import"));
+            }
+            None => needles.push(resource.module.clone()),
+        }
+        if resource.unknown_receiver.as_deref() == Some("any") {
+            needles.extend(resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string));
+        }
+    }
+    needles.retain(|n| !n.is_empty());
     needles.sort();
     needles.dedup();
     needles
@@ -644,6 +645,14 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
     let source: Arc<str> = match String::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
         Err(err) => {
+            // A Python file that declares another encoding (PEP 263) is valid Python; say it was
+            // not checked rather than call it broken.
+            if file.kind == SourceKind::Python
+                && let Some(encoding) = declared_encoding(err.as_bytes())
+            {
+                result.notice = Some(format!("not checked: encoded as {encoding} (connlint reads UTF-8)"));
+                return Read::Done(result);
+            }
             let valid_up_to = err.utf8_error().valid_up_to();
             result.source = Some(Arc::from(String::from_utf8_lossy(err.as_bytes()).into_owned()));
             result.diagnostics.push(
@@ -703,6 +712,31 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             }
         }
     }
+}
+
+/// The encoding a Python file declares on its first or second line (`# -*- coding: koi8-r -*-`),
+/// when it is not UTF-8.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    for line in bytes.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        let Some(at) = trimmed.find("coding") else { continue };
+        let rest = &trimmed[at + "coding".len()..];
+        let Some(rest) = rest.strip_prefix([':', '=']) else { continue };
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        let normalized = name.to_ascii_lowercase().replace('_', "-");
+        if !name.is_empty() && !matches!(normalized.as_str(), "utf-8" | "utf8" | "utf-8-sig") {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// Whether a text may hold a suppression comment.

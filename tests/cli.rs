@@ -109,3 +109,13 @@ fn rust_files_are_checked_and_a_rust_syntax_error_is_cl000() {
     assert!(text.contains("src/lib.rs:3:5: CL204"), "{text}");
     assert!(text.contains("src/broken.rs:") && text.contains("CL000"), "{text}");
 }
+
+#[test]
+fn a_file_in_a_declared_encoding_gets_a_notice_not_a_finding() {
+    let dir = project(&[]);
+    std::fs::write(dir.join("koi8.py"), b"# -*- coding: koi8-r -*-\nx = '\xd4\xc5\xd3\xd4'\nimport sqlite3\n")
+        .expect("write");
+    let output = connlint(&["check", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stderr(&output).contains("koi8.py: not checked: encoded as koi8-r"), "{}", stderr(&output));
+}

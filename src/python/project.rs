@@ -8,14 +8,14 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::knowledge::{ContextManager, Knowledge, ResourceId};
+use super::knowledge::{ContextManager, Knowledge, Resource, ResourceId};
 use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
 use super::rules;
 use super::select::{self, Needles, Selection};
 use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary, Sym};
 use super::syntax;
 use crate::ModuleInfo;
-use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport, SitesOnly};
+use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::ir::{Arg, Stmt};
 use crate::rule::Rule;
@@ -97,7 +97,7 @@ pub fn lower_selected(
     if root.has_error() {
         return whole(source);
     }
-    let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path));
+    let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
     Some(ModuleUnit {
         path: path.to_string(),
         name: module.name.to_string(),
@@ -121,7 +121,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             if let Some(error) = syntax::first_error(root) {
                 parse_diagnostics.push(parse_error(error, &source));
             }
-            lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path))
+            lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name))
         }
         None => {
             parse_diagnostics.push(Diagnostic::new(
@@ -452,6 +452,10 @@ fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Reso
 
 fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
     let found = resolve_opener(site, module, resolver)?;
+    // The arguments of a factory are not the opener's: the factory decided what to open.
+    if found.origin.is_some() {
+        return Some(found);
+    }
     let resource = &resolver.knowledge.resources[found.resource];
     // `zipfile.ZipFile(io.BytesIO(data))`: built on the caller's object, it owns nothing.
     if site.argument_hints.iter().any(|hint| resource.borrowed_when.contains(hint)) {
@@ -513,8 +517,42 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
 /// Runs the checker over one function with the resolved sites; every argument is borrowed
 /// (used while summaries settle).
 fn check(function: &LoweredFunction, resolved: &[Option<Resolved>], knowledge: &Knowledge) -> Vec<SiteReport> {
-    let oracle = SitesOnly(|site| site_behaviour(resolved, site, knowledge));
-    checker::check_function(&function.ir, &oracle)
+    checker::check_function(&function.ir, &SitesOracle { resolved, knowledge })
+}
+
+/// The sites of one module, and what their resources' methods do; every argument is borrowed.
+struct SitesOracle<'a> {
+    resolved: &'a [Option<Resolved>],
+    knowledge: &'a Knowledge,
+}
+
+impl Oracle for SitesOracle<'_> {
+    fn site(&self, site: u32) -> Option<SiteBehaviour> {
+        site_behaviour(self.resolved, site, self.knowledge)
+    }
+    fn argument(&self, _call: u32, _arg: &Arg) -> ArgumentEffect {
+        ArgumentEffect::Borrow
+    }
+    fn activates(&self, site: u32, method: &str) -> bool {
+        resource_of(self.resolved, site, self.knowledge).is_some_and(|r| r.opens_on.iter().any(|m| m == method))
+    }
+    fn closes(&self, site: u32, method: &str) -> bool {
+        closes(self.resolved, site, method, self.knowledge)
+    }
+}
+
+fn resource_of<'k>(resolved: &[Option<Resolved>], site: u32, knowledge: &'k Knowledge) -> Option<&'k Resource> {
+    let found = resolved.get(site as usize)?.as_ref()?;
+    Some(&knowledge.resources[found.resource])
+}
+
+/// Whether `method` closes the resource of `site`. A parameter holds whatever the caller
+/// passes: any resource's close method closes it.
+fn closes(resolved: &[Option<Resolved>], site: u32, method: &str, knowledge: &Knowledge) -> bool {
+    if site == checker::PARAMETER_SITE {
+        return knowledge.resources.iter().any(|r| r.close.iter().any(|m| m == method));
+    }
+    resource_of(resolved, site, knowledge).is_some_and(|r| r.close.iter().any(|m| m == method))
 }
 
 /// A function by (module index, function index).
@@ -594,8 +632,12 @@ impl Oracle for ProjectOracle<'_> {
     }
 
     fn activates(&self, site: u32, method: &str) -> bool {
-        let Some(Some(found)) = self.resolved.get(site as usize) else { return false };
-        self.project.knowledge.resources[found.resource].opens_on.iter().any(|m| m == method)
+        let knowledge = self.project.knowledge;
+        resource_of(&self.resolved, site, knowledge).is_some_and(|r| r.opens_on.iter().any(|m| m == method))
+    }
+
+    fn closes(&self, site: u32, method: &str) -> bool {
+        closes(&self.resolved, site, method, self.project.knowledge)
     }
 
     fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {

@@ -17,6 +17,11 @@ use std::ops::Range;
 pub struct Needles {
     /// Top-level names of the modules that have resources (`sqlite3`, `http`, `psycopg2`).
     pub module_roots: HashSet<String>,
+    /// The modules that have resources (`sqlite3`, `http.client`), and every opener's path
+    /// (`socket.create_connection`, `sqlite3.Connection.cursor`): an import matters when it
+    /// brings one of those, or something they are in.
+    pub modules: Vec<String>,
+    pub openers: Vec<String>,
     /// Names that matter wherever they appear: methods recognised on any receiver (`getconn`).
     pub names: HashSet<String>,
     /// Factories found in the project: by name, the modules (or classes) defining one. A name
@@ -51,8 +56,24 @@ impl Needles {
                 }
             }
             needles.module_roots.insert(root);
+            needles.modules.push(resource.module.clone());
+            needles.openers.extend(resource.open.iter().cloned());
         }
+        needles.modules.sort();
+        needles.modules.dedup();
+        needles.openers.sort();
+        needles.openers.dedup();
         needles
+    }
+
+    /// Whether importing `path` (a module, or a name in one) can bring something that opens a
+    /// resource: `http` (a module that holds one), `http.client`, `socket.socket`; not
+    /// `socket.gethostname` or `http.HTTPStatus`.
+    fn brings_opener(&self, path: &str) -> bool {
+        let within = |outer: &str, inner: &str| {
+            inner == outer || (inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'.'))
+        };
+        self.openers.iter().any(|o| within(path, o)) || self.modules.iter().any(|m| within(path, m))
     }
 }
 
@@ -393,19 +414,32 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> Ha
         if word != "import" && word != "from" {
             continue;
         }
-        for (imported_module, bound) in import_bindings(&source[line.code_start..line.end]) {
-            let absolute = absolute_module(&imported_module, module);
+        for binding in import_bindings(&source[line.code_start..line.end]) {
+            let absolute = absolute_module(&binding.module, module);
             if !needles.factories.is_empty() {
                 imported.push(absolute.clone());
             }
             let root = absolute.split('.').next().unwrap_or_default();
-            if imported_module.starts_with('.') || !needles.module_roots.contains(root) {
+            if binding.module.starts_with('.') || !needles.module_roots.contains(root) {
                 continue;
             }
-            if bound == "*" {
-                seeds.extend(needles.star_names.get(root).into_iter().flatten().cloned());
-            } else {
-                seeds.insert(bound);
+            match &binding.name {
+                // `from M import *`
+                Some(name) if name == "*" => seeds.extend(needles.star_names.get(root).into_iter().flatten().cloned()),
+                // `from M import name`: a module or a name in one.
+                Some(name) => {
+                    if needles.brings_opener(&format!("{absolute}.{name}")) {
+                        seeds.insert(binding.bound);
+                    }
+                }
+                // `import a.b` binds `a`, and all of `a` is reachable through it; `import a.b as c`
+                // binds `a.b`.
+                None => {
+                    let reachable = if binding.bound == root { root } else { absolute.as_str() };
+                    if needles.brings_opener(reachable) {
+                        seeds.insert(binding.bound);
+                    }
+                }
             }
         }
     }
@@ -447,8 +481,19 @@ fn absolute_module(imported: &str, module: ModuleName) -> String {
     base.join(".")
 }
 
-/// `(module, bound name)` for each name an import statement binds.
-fn import_bindings(statement: &str) -> Vec<(String, String)> {
+/// What an import statement binds: `import a.b as c` binds `c` to module `a.b`; `import a.b`
+/// binds `a` (to the module `a.b` for our purpose); `from a import b as c` binds `c` to `b` of
+/// `a`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Binding {
+    module: String,
+    /// The name imported from `module`, for `from` imports.
+    name: Option<String>,
+    bound: String,
+}
+
+/// The names an import statement binds.
+fn import_bindings(statement: &str) -> Vec<Binding> {
     let code: String = statement
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default())
@@ -462,10 +507,14 @@ fn import_bindings(statement: &str) -> Vec<(String, String)> {
             for part in words[1..].join(" ").split(',') {
                 let pieces: Vec<&str> = part.split_whitespace().collect();
                 match pieces.as_slice() {
-                    [module] => {
-                        out.push((module.to_string(), module.split('.').next().unwrap_or_default().to_string()))
+                    [module] => out.push(Binding {
+                        module: module.to_string(),
+                        name: None,
+                        bound: module.split('.').next().unwrap_or_default().to_string(),
+                    }),
+                    [module, "as", alias] => {
+                        out.push(Binding { module: module.to_string(), name: None, bound: alias.to_string() })
                     }
-                    [module, "as", alias] => out.push((module.to_string(), alias.to_string())),
                     _ => {}
                 }
             }
@@ -474,11 +523,16 @@ fn import_bindings(statement: &str) -> Vec<(String, String)> {
             let module = words[1];
             for part in words[3..].join(" ").split(',') {
                 let pieces: Vec<&str> = part.split_whitespace().collect();
-                match pieces.as_slice() {
-                    [name] => out.push((module.to_string(), name.to_string())),
-                    [_, "as", alias] => out.push((module.to_string(), alias.to_string())),
-                    _ => {}
-                }
+                let (name, bound) = match pieces.as_slice() {
+                    [name] => (*name, *name),
+                    [name, "as", alias] => (*name, *alias),
+                    _ => continue,
+                };
+                out.push(Binding {
+                    module: module.to_string(),
+                    name: Some(name.to_string()),
+                    bound: bound.to_string(),
+                });
             }
         }
         _ => {}
@@ -707,6 +761,8 @@ mod tests {
     fn needles() -> Needles {
         let mut needles = Needles::default();
         needles.module_roots.extend(["sqlite3".to_string(), "socket".to_string()]);
+        needles.modules.extend(["sqlite3".to_string(), "socket".to_string()]);
+        needles.openers.extend(["sqlite3.connect".to_string(), "socket.socket".to_string()]);
         needles.names.insert("getconn".to_string());
         needles.star_names.insert("sqlite3".to_string(), vec!["connect".to_string()]);
         needles
@@ -804,6 +860,14 @@ mod tests {
         assert!(matches!(selection, Selection::Ranges(_)), "{selection:?}");
         let unrelated = format!("from other import get_db\n\n\ndef f():\n    return get_db()\n\n\n{PADDING}");
         assert_eq!(select(&unrelated, MODULE, &needles, &HashSet::new()).selection, Selection::Nothing);
+    }
+
+    #[test]
+    fn imports_of_names_that_open_nothing_are_not_seeds() {
+        let source = format!("from socket import gethostname\n\n\ndef f():\n    return gethostname()\n\n\n{PADDING}");
+        assert_eq!(select(&source, MODULE, &needles(), &HashSet::new()).selection, Selection::Nothing);
+        let source = format!("from socket import socket as S\n\n\ndef f():\n    return S()\n\n\n{PADDING}");
+        assert!(matches!(select(&source, MODULE, &needles(), &HashSet::new()).selection, Selection::Ranges(_)));
     }
 
     #[test]
