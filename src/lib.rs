@@ -9,6 +9,7 @@ pub mod checker;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod hash;
 pub mod ir;
 pub mod lsp;
 pub mod output;

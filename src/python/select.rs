@@ -10,6 +10,8 @@
 //! Pure: bytes in, byte ranges out.
 
 use std::collections::{HashMap, HashSet};
+
+use crate::hash::FastSet;
 use std::ops::Range;
 
 /// What the knowledge base says a module must mention to matter.
@@ -115,15 +117,15 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     let bytes = source.as_bytes();
     let whole = |called| Selected { selection: Selection::Whole, called, unselected_defs: HashSet::new() };
     let Some(scan) = Scan::new(bytes) else { return whole(HashSet::new()) };
-    let seeds = seeds(source, &scan, module, needles);
+    let seed_names = seeds(source, &scan, module, needles);
     let chunks = chunk(source, &scan, 0, scan.lines.len(), 0);
     let mut state = Closure {
         source,
         scan: &scan,
-        seeds,
-        wanted_defs: wanted_defs.clone(),
-        included: HashSet::new(),
-        imports_only: HashSet::new(),
+        seeds: seed_names.iter().map(String::as_str).collect(),
+        wanted_defs: wanted_defs.iter().map(String::as_str).collect(),
+        included: FastSet::default(),
+        imports_only: FastSet::default(),
     };
     if !state.seeds.is_empty() || !wanted_defs.is_empty() {
         state.run(&chunks);
@@ -137,7 +139,7 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     let called: HashSet<String> = match selection {
         // Every call of the module counts when all of it is parsed.
         Selection::Whole => scan.names.iter().filter(|n| n.called).map(|n| scan.text(source, n).to_string()).collect(),
-        _ => state.wanted_defs.clone(),
+        _ => state.wanted_defs.iter().map(|s| s.to_string()).collect(),
     };
     let unselected_defs = match selection {
         Selection::Ranges(_) => state.unselected_defs(&chunks),
@@ -615,13 +617,13 @@ fn defined_name(source: &str, scan: &Scan, line: &Line) -> Option<Range<usize>> 
 struct Closure<'a> {
     source: &'a str,
     scan: &'a Scan,
-    seeds: HashSet<String>,
+    seeds: FastSet<&'a str>,
     /// Functions called from selected code: a `def` of that name is selected too.
-    wanted_defs: HashSet<String>,
+    wanted_defs: FastSet<&'a str>,
     /// Selected leaves, by their first logical line.
-    included: HashSet<usize>,
+    included: FastSet<usize>,
     /// Top-level leaves selected only because they import something.
-    imports_only: HashSet<usize>,
+    imports_only: FastSet<usize>,
 }
 
 impl<'a> Closure<'a> {
@@ -679,12 +681,12 @@ impl<'a> Closure<'a> {
                     for name in names {
                         let text: &'a str = self.scan.text(self.source, name);
                         if name.called {
-                            self.wanted_defs.insert(text.to_string());
+                            self.wanted_defs.insert(text);
                         }
                         // What a selected statement stores where other code can reach it: an
                         // attribute of `self`, or a module- or class-level name.
                         if direct && name.assigned && (name.on_self || (!is_def && !name.after_dot)) {
-                            new_seeds.push(text.to_string());
+                            new_seeds.push(text);
                         }
                     }
                     self.seeds.extend(new_seeds);
