@@ -132,13 +132,12 @@ impl Fix {
         Fix { message: message.into(), applicability, edits }
     }
 
-    /// What a rendering says about the fix: "fix available: ... (`--fix`)".
+    /// What the `full` rendering says about the fix, as ruff does: "help: MESSAGE", and
+    /// "(unsafe fix)" after an unsafe one.
     pub fn note(&self) -> String {
         match self.applicability {
-            Applicability::Safe => format!("fix available: {} (`--fix`)", self.message),
-            Applicability::Unsafe => {
-                format!("unsafe fix available: {} (`--fix --unsafe-fixes`, review it)", self.message)
-            }
+            Applicability::Safe => format!("help: {}", self.message),
+            Applicability::Unsafe => format!("help: {} (unsafe fix)", self.message),
         }
     }
 }
@@ -167,6 +166,13 @@ impl Diagnostic {
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+    /// Sets the enclosing function, unless the rule already named a scope.
+    pub fn in_scope(mut self, scope: &str) -> Diagnostic {
+        if self.scope.is_none() {
+            self.scope = Some(scope.to_string());
+        }
         self
     }
     pub fn with_fix(mut self, fix: Fix) -> Diagnostic {

@@ -29,17 +29,30 @@ pub struct Pass {
     pub applied: Vec<Rule>,
 }
 
-/// Applies every fix of `diagnostics` allowed by `allowed` that does not overlap a fix taken
-/// before it (in the order of their first edit).
-pub fn apply_once(source: &str, diagnostics: &[Diagnostic], allowed: Applicability) -> Pass {
-    let mut fixes: Vec<(&Fix, Rule)> = diagnostics
-        .iter()
-        .filter_map(|d| d.fix.as_ref().filter(|f| applies(f, allowed)).map(|f| (f, d.rule)))
+/// The fixes of one pass: their edits, each once, sorted, and the diagnostics whose fixes they
+/// are.
+#[derive(Debug, Clone, Default)]
+pub struct Selection<'a> {
+    pub edits: Vec<&'a Edit>,
+    pub fixed: Vec<&'a Diagnostic>,
+}
+
+/// Takes every fix of `diagnostics` allowed by `allowed` that does not overlap a fix taken before
+/// it (in the order of their first edit). An edit that is the same as one already taken (the
+/// shared `import`) is taken once; a fix that overlaps waits for the next pass.
+pub fn select<'a>(
+    source: &str,
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+    allowed: Applicability,
+) -> Selection<'a> {
+    let mut fixes: Vec<(&Fix, &Diagnostic)> = diagnostics
+        .into_iter()
+        .filter_map(|d| d.fix.as_ref().filter(|f| applies(f, allowed)).map(|f| (f, d)))
         .collect();
-    fixes.sort_by_key(|(fix, rule)| (fix.edits.iter().map(|e| e.span).min(), *rule));
-    let mut taken: Vec<&Edit> = Vec::new();
-    let mut applied = Vec::new();
-    for (fix, rule) in fixes {
+    fixes.sort_by_key(|(fix, d)| (fix.edits.iter().map(|e| e.span).min(), d.rule));
+    let mut selection = Selection::default();
+    for (fix, diagnostic) in fixes {
+        let taken = &selection.edits;
         let new: Vec<&Edit> = fix.edits.iter().filter(|e| !taken.contains(e)).collect();
         let valid = new.iter().all(|e| is_valid(e, source));
         let clashes = new
@@ -49,19 +62,31 @@ pub fn apply_once(source: &str, diagnostics: &[Diagnostic], allowed: Applicabili
         if !valid || clashes {
             continue;
         }
-        taken.extend(new);
-        applied.push(rule);
+        selection.edits.extend(new);
+        selection.fixed.push(diagnostic);
     }
-    taken.sort_by_key(|e| (e.span.start, e.span.end));
-    let mut text = String::with_capacity(source.len() + taken.iter().map(|e| e.content.len()).sum::<usize>());
+    selection.edits.sort_by_key(|e| (e.span.start, e.span.end));
+    selection
+}
+
+/// The text with `edits` applied: sorted, valid and not overlapping, as [`select`] gives them.
+pub fn apply_edits(source: &str, edits: &[&Edit]) -> String {
+    let mut text = String::with_capacity(source.len() + edits.iter().map(|e| e.content.len()).sum::<usize>());
     let mut at = 0;
-    for edit in taken {
+    for edit in edits {
         text.push_str(&source[at..edit.span.start as usize]);
         text.push_str(&edit.content);
         at = edit.span.end as usize;
     }
     text.push_str(&source[at..]);
-    Pass { text, applied }
+    text
+}
+
+/// Applies every fix of `diagnostics` allowed by `allowed` that does not overlap a fix taken
+/// before it (see [`select`]).
+pub fn apply_once(source: &str, diagnostics: &[Diagnostic], allowed: Applicability) -> Pass {
+    let selection = select(source, diagnostics, allowed);
+    Pass { text: apply_edits(source, &selection.edits), applied: selection.fixed.iter().map(|d| d.rule).collect() }
 }
 
 /// An edit inside the text, on character boundaries.

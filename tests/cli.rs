@@ -1,41 +1,8 @@
 //! The command line as a user meets it: exit codes, formats, errors that name the path.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn connlint(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_connlint")).args(args).current_dir(cwd).output().expect("connlint runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh folder with the given files.
-fn project(files: &[(&str, &str)]) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "connlint-cli-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    dir
-}
-
-const LEAKY: &str = "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:\n        conn.execute('x')\n";
-const CLEAN: &str = "import sqlite3\nfrom contextlib import closing\n\ndef f(p):\n    with closing(sqlite3.connect(p)) as conn:\n        conn.execute('x')\n";
+use common::{CLEAN, LEAKY, connlint, project, stderr, stdout};
 
 #[test]
 fn exit_codes() {
@@ -79,7 +46,8 @@ fn concise_format_is_one_line_per_diagnostic() {
 
 #[test]
 fn a_file_that_does_not_parse_gets_cl000_and_the_run_goes_on() {
-    let dir = project(&[("broken.py", "import sqlite3\n\ndef broken(:\n    pass\n"), ("leaky.py", LEAKY)]);
+    let broken = "import sqlite3\n\ndef broken(:\n    return sqlite3.connect(\x27x\x27)\n";
+    let dir = project(&[("broken.py", broken), ("leaky.py", LEAKY)]);
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
@@ -149,7 +117,7 @@ const UNSAFE_ONLY: &str =
 fn fix_writes_safe_fixes_and_says_what_remains() {
     let dir = project(&[("leaky.py", LEAKY), ("risky.py", UNSAFE_ONLY)]);
     let check = connlint(&["check"], &dir);
-    assert!(stdout(&check).contains("fix available: Wrap it in `closing(...)`"), "{}", stdout(&check));
+    assert!(stdout(&check).contains("help: Wrap it in `closing(...)`"), "{}", stdout(&check));
     assert!(stdout(&check).contains("[*] 1 fixable with `--fix` (1 more with `--unsafe-fixes`"), "{}", stdout(&check));
 
     let fixed = connlint(&["check", "--fix"], &dir);
@@ -205,4 +173,14 @@ fn fix_keeps_permissions_and_a_byte_order_mark() {
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.starts_with("\u{feff}import sqlite3\nfrom contextlib import closing\n"), "{text:?}");
     assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o754);
+}
+
+#[test]
+fn a_file_in_a_declared_encoding_gets_a_notice_not_a_finding() {
+    let dir = project(&[]);
+    std::fs::write(dir.join("koi8.py"), b"# -*- coding: koi8-r -*-\nx = '\xd4\xc5\xd3\xd4'\nimport sqlite3\n")
+        .expect("write");
+    let output = connlint(&["check", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stderr(&output).contains("koi8.py: not checked: encoded as koi8-r"), "{}", stderr(&output));
 }

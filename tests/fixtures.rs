@@ -20,7 +20,8 @@ use connlint::SourceKind;
 use connlint::diagnostic::{Applicability, Diagnostic, LineIndex};
 use connlint::output::{self, OutputFormat};
 use connlint::rule::Rule;
-use connlint::walk::SourceFile;
+use connlint::run::{Fixing, Lint, ParseMode};
+use connlint::settings::Overrides;
 
 /// A fixture that expects no diagnostic at all says so on its first line, so that a missing
 /// marker is never mistaken for an intended silence.
@@ -100,7 +101,7 @@ fn relative(path: &Path) -> String {
 
 /// The fixtures checked together: each file directly under `fixtures/<language>/` on its own,
 /// and each folder below that as one project (for helpers in other modules).
-fn fixture_groups() -> Vec<Vec<PathBuf>> {
+fn fixture_groups() -> Vec<(PathBuf, Vec<PathBuf>)> {
     let mut groups: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = std::collections::BTreeMap::new();
     let root = fixture_root();
     for path in fixture_files() {
@@ -113,7 +114,7 @@ fn fixture_groups() -> Vec<Vec<PathBuf>> {
         };
         groups.entry(key).or_default().push(path);
     }
-    groups.into_values().collect()
+    groups.into_iter().collect()
 }
 
 #[test]
@@ -122,21 +123,18 @@ fn every_marker_is_hit_and_nothing_else_is_reported() {
     assert!(files.len() >= 5, "expected the fixture suite, found {} files", files.len());
     let bless = std::env::var_os("CONNLINT_BLESS").is_some();
     let mut failures = Vec::new();
-    for group in fixture_groups() {
-        let sources: Vec<SourceFile> = group
-            .iter()
-            .map(|path| SourceFile {
-                path: PathBuf::from(relative(path)),
-                kind: SourceKind::of_path(path).expect("fixture of a known language"),
-            })
-            .collect();
-        let knowledge = connlint::run::knowledge_for(&sources).unwrap_or_else(|e| panic!("{e}"));
-        let results = connlint::run::check_files(&sources, &knowledge);
-        for (path, result) in group.iter().zip(&results) {
+    for (root, group) in fixture_groups() {
+        // A project is checked as a folder, the way a user runs it, so its configuration's
+        // exclusions apply; a file that is excluded gets no result and must be marked clean.
+        let lint = connlint::run::lint(&[PathBuf::from(relative(&root))], Overrides::default(), ParseMode::Selective)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(lint.walk_errors.is_empty(), "{:?}", lint.walk_errors);
+        for path in &group {
             let kind = SourceKind::of_path(path).expect("fixture of a known language");
             let source = std::fs::read_to_string(path).expect("fixture is UTF-8");
             let name = relative(path);
-            assert_eq!(result.path, name);
+            let unchecked = connlint::run::FileResult::new(name.clone());
+            let result = lint.results.iter().find(|r| r.path == name).unwrap_or(&unchecked);
             if let Some(error) = &result.error {
                 failures.push(format!("{name}: {error}"));
             }
@@ -243,17 +241,9 @@ fn scratch_dir() -> PathBuf {
 
 /// The group's project folder (with its configuration), or its one file, copied under `dir`
 /// at the same relative path.
-fn copy_group(group: &[PathBuf], dir: &Path) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fixtures = fixture_root();
-    let first = group[0].strip_prefix(&fixtures).expect("under fixtures/");
-    let mut parts = first.components();
-    let (language, project) = (parts.next(), parts.next());
-    let source = match (language, project, group.len() > 1 || first.components().count() > 2) {
-        (Some(language), Some(project), true) => fixtures.join(language).join(project),
-        _ => group[0].clone(),
-    };
-    let mut stack = vec![source];
+fn copy_group(root: &Path, dir: &Path) {
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.to_path_buf()];
     while let Some(path) = stack.pop() {
         if path.is_dir() {
             for entry in std::fs::read_dir(&path).expect("readable dir") {
@@ -262,11 +252,21 @@ fn copy_group(group: &[PathBuf], dir: &Path) {
         } else if !path.to_string_lossy().contains(".fixed.")
             && path.extension().is_some_and(|e| e == "py" || e == "rs" || e == "toml")
         {
-            let target = dir.join(path.strip_prefix(root).expect("in the package"));
+            let target = dir.join(path.strip_prefix(package).expect("in the package"));
             std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
             std::fs::copy(&path, &target).expect("copy");
         }
     }
+}
+
+/// Checks a fixture group's folder (or file) the way `connlint check --fix` does.
+fn lint_fixing(root: &Path, allowed: Applicability) -> Lint {
+    let fixing = Fixing { allowed, baseline: None };
+    let lint =
+        connlint::run::lint_fixing(&[root.to_path_buf()], Overrides::default(), ParseMode::Selective, Some(fixing))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(lint.walk_errors.is_empty(), "{:?}", lint.walk_errors);
+    lint
 }
 
 #[test]
@@ -276,21 +276,18 @@ fn fixes_give_the_fixed_twins_which_parse_are_clean_and_stay_fixed() {
     let mut twins = 0;
     let mut rules_fixed = BTreeSet::new();
     let mut rules_reported = BTreeSet::new();
-    for group in fixture_groups() {
+    for (root, group) in fixture_groups() {
         let sources: Vec<String> =
             group.iter().map(|p| std::fs::read_to_string(p).expect("fixture is UTF-8")).collect();
         let allowed = allowed_fixes(&sources);
-        let files: Vec<SourceFile> = group
+        let lint = lint_fixing(Path::new(&relative(&root)), allowed);
+        let unchecked = connlint::run::FileResult::new(String::new());
+        let results: Vec<&connlint::run::FileResult> = group
             .iter()
-            .map(|path| SourceFile {
-                path: PathBuf::from(relative(path)),
-                kind: SourceKind::of_path(path).expect("fixture of a known language"),
-            })
+            .map(|path| lint.results.iter().find(|r| r.path == relative(path)).unwrap_or(&unchecked))
             .collect();
-        let knowledge = connlint::run::knowledge_for(&files).unwrap_or_else(|e| panic!("{e}"));
-        let results = connlint::run::check_files_fixing(&files, &knowledge, Some(allowed));
         let scratch = scratch_dir();
-        copy_group(&group, &scratch);
+        copy_group(&root, &scratch);
         let mut any_change = false;
         for ((path, source), result) in group.iter().zip(&sources).zip(&results) {
             let name = relative(path);
@@ -353,20 +350,19 @@ fn fixes_give_the_fixed_twins_which_parse_are_clean_and_stay_fixed() {
         }
         // The fixed group, checked and fixed again: nothing changes, and what is reported is
         // what the twins' markers say.
-        let again: Vec<SourceFile> =
-            files.iter().map(|f| SourceFile { path: scratch.join(&f.path), kind: f.kind }).collect();
-        let knowledge = connlint::run::knowledge_for(&again).unwrap_or_else(|e| panic!("{e}"));
-        for ((path, file), result) in
-            group.iter().zip(&again).zip(connlint::run::check_files_fixing(&again, &knowledge, Some(allowed)))
-        {
+        let again = lint_fixing(&scratch.join(relative(&root)), allowed);
+        for path in &group {
+            let copy = scratch.join(relative(path));
+            let Some(result) = again.results.iter().find(|r| Path::new(&r.path) == copy) else { continue };
+            let kind = SourceKind::of_path(path).expect("known language");
             let name = relative(&fixed_twin(path));
-            let text = std::fs::read_to_string(&file.path).expect("fixed copy");
+            let text = std::fs::read_to_string(&copy).expect("fixed copy");
             let Some(outcome) = result.fixed.as_ref() else { continue };
             if outcome.changed(&text) || outcome.fixed_count() > 0 || outcome.error.is_some() {
                 failures.push(format!("{name}: fixing it again changes it ({:?}, {:?})", outcome.fixed, outcome.error));
             }
             if fixed_twin(path).exists() {
-                let expected = expected_markers(&text, file.kind, true);
+                let expected = expected_markers(&text, kind, true);
                 failures.extend(marker_differences(&name, &expected, &reported(&text, &result.diagnostics)));
             }
         }
@@ -403,4 +399,28 @@ fn every_fixed_twin_belongs_to_a_fixture() {
         }
     }
     assert!(orphans.is_empty(), "fixed twins without a fixture: {orphans:?}");
+}
+
+/// Parsing only the parts of a module that can matter gives the same findings as parsing it
+/// whole, on every fixture.
+#[test]
+fn selective_parsing_finds_what_whole_parsing_finds() {
+    let mut compared = 0;
+    for (root, _) in fixture_groups() {
+        let paths = [PathBuf::from(relative(&root))];
+        let whole =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Whole).unwrap_or_else(|e| panic!("{e}"));
+        let selective =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Selective).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.results.len(), selective.results.len());
+        for (w, s) in whole.results.iter().zip(&selective.results) {
+            assert_eq!(w.path, s.path);
+            let summary = |r: &connlint::run::FileResult| {
+                r.diagnostics.iter().map(|d| (d.rule, d.span, d.message.clone(), d.help.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(summary(w), summary(s), "{}: whole and selective parsing differ", w.path);
+            compared += w.diagnostics.len();
+        }
+    }
+    assert!(compared > 100, "the fixtures have findings to compare ({compared})");
 }

@@ -2,7 +2,7 @@ use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::Buffer};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic};
 
 pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool) -> String {
     let file = SimpleFile::new(path, source);
@@ -17,11 +17,11 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool)
                 .iter()
                 .map(|l| Label::secondary((), clamp(l.span.range(), source)).with_message(&l.message)),
         );
-        let report = Report::error()
-            .with_code(diagnostic.rule.code())
-            .with_message(&diagnostic.message)
-            .with_labels(labels)
-            .with_notes(
+        // `[*]`: `--fix` fixes it (as ruff marks its fixable findings).
+        let safe_fix = diagnostic.fix.as_ref().is_some_and(|f| f.applicability == Applicability::Safe);
+        let message = if safe_fix { format!("[*] {}", diagnostic.message) } else { diagnostic.message.clone() };
+        let report =
+            Report::error().with_code(diagnostic.rule.code()).with_message(message).with_labels(labels).with_notes(
                 diagnostic
                     .related
                     .iter()

@@ -134,10 +134,16 @@ fn bound_var(body: &Block, site: SiteId) -> Option<Var> {
     found
 }
 
-fn events(body: &Block, var: Var, site: SiteId) -> Events {
+/// What happens to `var`, bound by the open of `site`, whose resource closes with any of
+/// `close_methods` (`close`, and its own: `quit`, `putconn` is not one).
+fn events(body: &Block, var: Var, site: SiteId, close_methods: &[String]) -> Events {
     let mut events = Events { closes: Vec::new(), rebinds: Vec::new(), aliased_or_wrapped: false, null_tested: false };
     visit(body, &mut |stmt| match stmt {
         Stmt::Close { var: v, span } if *v == var => events.closes.push(*span),
+        // `smtp.quit()`: a method that closes only the resources that list it.
+        Stmt::MethodCall { var: v, method, span } if *v == var && close_methods.iter().any(|m| m == method) => {
+            events.closes.push(*span)
+        }
         Stmt::Open { site: s, target: Some(v), span, .. } if *v == var && *s != site => events.rebinds.push(*span),
         Stmt::Assign { dst, span, .. } if *dst == var => events.rebinds.push(*span),
         Stmt::Assign { src: Some(src), .. } if *src == var => events.aliased_or_wrapped = true,
@@ -207,7 +213,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let following = block.statements.get(bound.index as usize + 1..)?;
     let site = finding.report.site;
     let var = bound_var(&function.ir.body, site)?;
-    let events = events(&function.ir.body, var, site);
+    let events = events(&function.ir.body, var, site, &finding.resource.close);
     if events.aliased_or_wrapped || events.null_tested {
         return None;
     }
