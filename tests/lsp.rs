@@ -348,6 +348,70 @@ fn quick_fixes_apply_and_ignore_comments_silence() {
     assert_eq!(server.shut_down(), Some(0));
 }
 
+/// Two `with` leaks in one file: each fix wraps one in `closing(...)`, and both need the same
+/// import.
+const TWO_LEAKS_PY: &str = "import sqlite3\n\n\ndef count(path):\n    with sqlite3.connect(path) as conn:\n        return conn.execute(\"select 1\").fetchone()\n\n\ndef names(path):\n    with sqlite3.connect(path) as db:\n        return db.execute(\"select name from t\").fetchall()\n";
+
+/// `text` with a code action's edits applied, as an editor applies them (ASCII text: LSP
+/// characters are bytes).
+fn applied(text: &str, action: &Value) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().expect("line") as usize;
+        let character = position["character"].as_u64().expect("character") as usize;
+        text.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + character
+    };
+    let mut edits: Vec<(usize, usize, String)> = edits_of(action)
+        .iter()
+        .map(|e| {
+            let new_text = e["newText"].as_str().expect("newText").to_string();
+            (offset(&e["range"]["start"]), offset(&e["range"]["end"]), new_text)
+        })
+        .collect();
+    edits.sort_by_key(|(start, end, _)| std::cmp::Reverse((*start, *end)));
+    let mut out = text.to_string();
+    for (start, end, new_text) in edits {
+        out.replace_range(start..end, &new_text);
+    }
+    out
+}
+
+#[test]
+fn the_fixes_of_the_rules_apply_as_quick_fixes_and_on_save() {
+    let dir = project(&[("app.py", LEAKY_PY), ("two.py", TWO_LEAKS_PY)]);
+    let (mut server, _) = Server::initialized(&dir, json!({}));
+
+    // One finding's fix, from the cursor on it: the real rewrite, and the finding is gone.
+    let app = uri(&dir.join("app.py"));
+    let found = server.open(&app, "python", LEAKY_PY);
+    assert_eq!(codes(&found), ["CL101"]);
+    assert_eq!(found[0]["data"]["fix"]["applicability"], "safe", "{:#}", found[0]);
+    let actions = code_actions(&mut server, &app, found[0]["range"].clone(), Some(&["quickfix"]));
+    let fix = action_titled(&actions, "Fix CL101: ");
+    assert_eq!(fix["isPreferred"], true);
+    let text = applied(LEAKY_PY, fix);
+    assert!(text.starts_with("import sqlite3\nfrom contextlib import closing\n"), "{text}");
+    assert!(text.contains("    with closing(sqlite3.connect(path)) as conn, conn:\n"), "{text}");
+    assert_eq!(codes(&server.change(&app, 2, as_changes(fix))), Vec::<&str>::new());
+
+    // Fix-all of the rule and on save: both findings at once, the shared import added once.
+    let two = uri(&dir.join("two.py"));
+    let found = server.open(&two, "python", TWO_LEAKS_PY);
+    assert_eq!(codes(&found), ["CL101", "CL101"]);
+    let actions = code_actions(&mut server, &two, found[0]["range"].clone(), Some(&["quickfix"]));
+    let fix_rule = action_titled(&actions, "Fix all CL101 (with-does-not-close) in this file");
+    let on_save = code_actions(&mut server, &two, range(at(0, 0), at(0, 0)), Some(&["source.fixAll"]));
+    let on_save = &on_save.as_array().expect("actions")[0];
+    assert_eq!(on_save["kind"], "source.fixAll.connlint");
+    for action in [fix_rule, on_save] {
+        let text = applied(TWO_LEAKS_PY, action);
+        assert_eq!(text.matches("from contextlib import closing").count(), 1, "{text}");
+        assert!(text.contains("    with closing(sqlite3.connect(path)) as db, db:\n"), "{text}");
+    }
+    assert_eq!(codes(&server.change(&two, 2, as_changes(on_save))), Vec::<&str>::new());
+
+    assert_eq!(server.shut_down(), Some(0));
+}
+
 #[test]
 fn hover_on_a_finding_shows_the_rule_doc() {
     let dir = project(&[("app.py", LEAKY_PY)]);
