@@ -360,7 +360,11 @@ fn sarif_of_the_fixtures_is_valid_and_says_what_json_says() {
     let results = run["results"].as_array().expect("results");
     assert!(results.len() > 50, "the fixtures have many findings, found {}", results.len());
     assert_eq!(results.len(), diagnostics.len());
+    let fixed = diagnostics.iter().filter(|d| !d["fix"].is_null()).count();
+    assert!(fixed > 20, "many fixture findings carry a fix, found {fixed}");
     for (result, diagnostic) in results.iter().zip(diagnostics) {
+        let fixes = result["fixes"].as_array().map_or(0, Vec::len);
+        assert_eq!(fixes, usize::from(!diagnostic["fix"].is_null()), "{result}");
         let rule_id = result["ruleId"].as_str().expect("ruleId");
         assert!(ids.contains(&rule_id), "{rule_id} is in driver.rules");
         assert_eq!(rules[result["ruleIndex"].as_u64().expect("ruleIndex") as usize]["id"], rule_id);
