@@ -377,6 +377,96 @@ fn fixes_give_the_fixed_twins_which_parse_are_clean_and_stay_fixed() {
     assert!(failures.is_empty(), "{} fix fixture failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// A way to write the same source differently, which fixing must keep.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    /// `\r\n` line endings.
+    Crlf,
+    /// A byte-order mark first.
+    Bom,
+    /// A tab for each four spaces of indentation.
+    Tabs,
+}
+
+impl Variant {
+    /// The text written this way, if it can be (it is not already, and for tabs, every line's
+    /// indentation is whole levels of four spaces).
+    fn apply(self, text: &str) -> Option<String> {
+        match self {
+            Variant::Crlf => (!text.contains('\r')).then(|| text.replace('\n', "\r\n")),
+            Variant::Bom => (!text.starts_with('\u{feff}')).then(|| format!("\u{feff}{text}")),
+            Variant::Tabs => {
+                let mut out = String::with_capacity(text.len());
+                for line in text.split_inclusive('\n') {
+                    let spaces = line.len() - line.trim_start_matches(' ').len();
+                    if spaces % 4 != 0 || line[spaces..].starts_with('\t') {
+                        return None;
+                    }
+                    out.push_str(&"\t".repeat(spaces / 4));
+                    out.push_str(&line[spaces..]);
+                }
+                (!text.contains('\t')).then_some(out)
+            }
+        }
+    }
+}
+
+/// Every fixture with a twin, written with CRLF line endings, with a byte-order mark, and
+/// indented with tabs, fixes to its twin written the same way: the fixes only edit the text
+/// between the line endings, after the mark, in the file's own indentation.
+#[test]
+fn fixes_keep_line_endings_a_byte_order_mark_and_tabs() {
+    let mut failures = Vec::new();
+    let mut checked = [0; 3];
+    for (root, group) in fixture_groups() {
+        if !group.iter().any(|path| fixed_twin(path).exists()) {
+            continue;
+        }
+        let sources: Vec<String> =
+            group.iter().map(|p| std::fs::read_to_string(p).expect("fixture is UTF-8")).collect();
+        let allowed = allowed_fixes(&sources);
+        for (v, variant) in [Variant::Crlf, Variant::Bom, Variant::Tabs].into_iter().enumerate() {
+            let Some(written) = sources.iter().map(|s| variant.apply(s)).collect::<Option<Vec<String>>>() else {
+                continue;
+            };
+            let scratch = scratch_dir();
+            copy_group(&root, &scratch);
+            for (path, text) in group.iter().zip(&written) {
+                std::fs::write(scratch.join(relative(path)), text).expect("write the variant");
+            }
+            let lint = lint_fixing(&scratch.join(relative(&root)), allowed);
+            for (path, text) in group.iter().zip(&written) {
+                let copy = scratch.join(relative(path));
+                let fixed = lint
+                    .results
+                    .iter()
+                    .find(|r| Path::new(&r.path) == copy)
+                    .and_then(|r| r.fixed.as_ref())
+                    .filter(|o| o.error.is_none())
+                    .map_or(text.as_str(), |o| o.text.as_str());
+                let twin = fixed_twin(path);
+                let expected = match std::fs::read_to_string(&twin) {
+                    Ok(kept) => variant.apply(&kept),
+                    Err(_) => Some(text.clone()),
+                };
+                match expected {
+                    Some(expected) if expected == fixed => {}
+                    Some(expected) => failures.push(format!(
+                        "{} ({variant:?}): the fixed text is not the twin written the same way:\n{}",
+                        relative(path),
+                        first_difference(&expected, fixed)
+                    )),
+                    None => failures.push(format!("{} ({variant:?}): the twin cannot be written so", relative(&twin))),
+                }
+            }
+            checked[v] += 1;
+            std::fs::remove_dir_all(&scratch).ok();
+        }
+    }
+    assert!(checked.iter().all(|&n| n >= 5), "variants checked (CRLF, BOM, tabs): {checked:?}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
 #[test]
 fn every_fixed_twin_belongs_to_a_fixture() {
     let mut orphans = Vec::new();
