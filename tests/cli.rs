@@ -184,3 +184,38 @@ fn a_file_in_a_declared_encoding_gets_a_notice_not_a_finding() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stderr(&output).contains("koi8.py: not checked: encoded as koi8-r"), "{}", stderr(&output));
 }
+
+#[test]
+fn fix_leaves_suppressed_and_baselined_findings_and_removes_unused_suppressions() {
+    let old = "import sqlite3\n\n\ndef old(p):\n    with sqlite3.connect(p) as conn:\n        return conn.execute('x').fetchone()\n";
+    let kept = "import sqlite3\n\n\ndef kept(p):\n    with sqlite3.connect(p) as conn:  # connlint: ignore[CL101]\n        return conn.execute('x').fetchone()\n\n\ndef stale(p):\n    return p  # connlint: ignore[CL102]\n";
+    let dir = project(&[("old.py", old), ("kept.py", kept), ("new.py", LEAKY)]);
+    let write = connlint(&["check", "--write-baseline", "baseline.json", "old.py"], &dir);
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+
+    let diff = connlint(&["check", "--diff", "--baseline", "baseline.json"], &dir);
+    assert_eq!(diff.status.code(), Some(1), "{}", stderr(&diff));
+    assert!(!stdout(&diff).contains("old.py"), "the baseline's finding is not fixed: {}", stdout(&diff));
+    assert!(stderr(&diff).contains("would fix 2 problems in 2 files; 0 would remain"), "{}", stderr(&diff));
+
+    let fixed = connlint(&["check", "--fix", "--baseline", "baseline.json"], &dir);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("Found 2 problems (2 fixed, 0 remaining)."), "{}", stdout(&fixed));
+    assert!(stderr(&fixed).contains("Fixed: 1 CL001, 1 CL101"), "{}", stderr(&fixed));
+    assert_eq!(std::fs::read_to_string(dir.join("old.py")).expect("read"), old, "recorded in the baseline");
+    let kept_now = std::fs::read_to_string(dir.join("kept.py")).expect("read");
+    assert!(
+        kept_now.contains("    with sqlite3.connect(p) as conn:  # connlint: ignore[CL101]\n"),
+        "suppressed, so not fixed: {kept_now}"
+    );
+    assert!(kept_now.ends_with("    return p\n"), "the unused suppression is removed: {kept_now}");
+    let new_now = std::fs::read_to_string(dir.join("new.py")).expect("read");
+    assert!(new_now.contains("with closing(sqlite3.connect(p)) as conn, conn:"), "{new_now}");
+
+    // Without the baseline the recorded finding is fixed too; a JSON run reports what remains.
+    let json = connlint(&["check", "--fix", "--output-format", "json"], &dir);
+    assert_eq!(json.status.code(), Some(0), "{}", stdout(&json));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("one JSON document");
+    assert_eq!(doc["diagnostics"], serde_json::json!([]));
+    assert!(std::fs::read_to_string(dir.join("old.py")).expect("read").contains("with closing("));
+}
