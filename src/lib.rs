@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod hash;
+pub mod identifiers;
 pub mod ir;
 pub mod lsp;
 pub mod output;

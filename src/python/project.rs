@@ -3,6 +3,7 @@
 //!
 //! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
 
+use crate::python::syntax::NodeExt;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -86,6 +87,7 @@ pub fn lower_selected(
         }
         Some(unit)
     };
+    debug_counts::count(path, &selected.selection, source.len(), parse_whole);
     let ranges = match &selected.selection {
         Selection::Nothing => return None,
         Selection::Whole => return whole(source),
@@ -149,7 +151,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
 fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
     let at = syntax::span(error);
     let message = if error.is_missing() {
-        format!("syntax error: missing `{}`", error.kind())
+        format!("syntax error: missing `{}`", error.kind_str())
     } else {
         let snippet: String = syntax::text(error, source).chars().take(20).collect();
         let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
@@ -671,5 +673,55 @@ impl Oracle for ProjectOracle<'_> {
             Some(i) => self.effect(function, i),
             None => ArgumentEffect::Borrow,
         }
+    }
+}
+
+/// How much of the text the runs parse: printed with `CONNLINT_DEBUG_ROUNDS`, to see where
+/// selective parsing stands on a tree.
+pub mod debug_counts {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    use super::Selection;
+
+    static WHOLE: AtomicUsize = AtomicUsize::new(0);
+    static PARTIAL_FILES: AtomicUsize = AtomicUsize::new(0);
+    static PARTIAL_BYTES: AtomicUsize = AtomicUsize::new(0);
+    static SELECTED_BYTES: AtomicUsize = AtomicUsize::new(0);
+    static NOTHING: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn count(path: &str, selection: &Selection, len: usize, parse_whole: bool) {
+        if std::env::var_os("CONNLINT_DEBUG_FILES").is_some() {
+            let selected: usize = match selection {
+                Selection::Nothing => 0,
+                Selection::Whole => len,
+                Selection::Ranges(r) => r.iter().map(|r| r.end - r.start).sum(),
+            };
+            eprintln!("select {path} {selected} {len}");
+        }
+        match selection {
+            Selection::Nothing => {
+                NOTHING.fetch_add(1, Relaxed);
+            }
+            Selection::Whole => {
+                WHOLE.fetch_add(len, Relaxed);
+            }
+            Selection::Ranges(ranges) => {
+                PARTIAL_FILES.fetch_add(1, Relaxed);
+                PARTIAL_BYTES.fetch_add(len, Relaxed);
+                let selected: usize = ranges.iter().map(|r| r.end - r.start).sum();
+                SELECTED_BYTES.fetch_add(if parse_whole { len } else { selected }, Relaxed);
+            }
+        }
+    }
+
+    pub fn report() -> String {
+        format!(
+            "parsed whole: {} bytes; in part: {} files of {} bytes, {} bytes selected; nothing selected: {} files",
+            WHOLE.load(Relaxed),
+            PARTIAL_FILES.load(Relaxed),
+            PARTIAL_BYTES.load(Relaxed),
+            SELECTED_BYTES.load(Relaxed),
+            NOTHING.load(Relaxed)
+        )
     }
 }
