@@ -5,7 +5,7 @@
 //! a module the knowledge base knows (or a factory found elsewhere in the run). Factories grow
 //! the needle set: files that mention one are parsed in a further round.
 
-use std::collections::HashSet;
+use crate::hash::FastSet as HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -249,7 +249,7 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge, mode: ParseMode)
     let python_names = knowledge_names(knowledge);
     let rust_matcher = needle_matcher(&rust_needles(crate::rust::knowledge::Knowledge::builtin()));
     let needles = Needles::from_knowledge(knowledge);
-    let none = HashSet::new();
+    let none = HashSet::default();
     let reading = Reading { needles: &needles, mode, wanted: &none };
     let first: Vec<Read> = parallel_map(files, |file| {
         let prefilter = match (file.kind, &rust_matcher) {
@@ -321,7 +321,7 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge, 
     let mut summaries = project.summaries();
     let mut needles = reading.needles.clone();
     let mut known_factories: Vec<(String, String)> = Vec::new();
-    let mut searched_defs: HashSet<String> = HashSet::new();
+    let mut searched_defs: HashSet<String> = HashSet::default();
     loop {
         let mut added = false;
 

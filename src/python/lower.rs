@@ -10,8 +10,8 @@
 //! Module-level code is not lowered: a script's module-level resources live as long as the
 //! process, which owns them.
 
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::python::syntax::NodeExt;
-use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
@@ -277,15 +277,15 @@ pub fn lower_module<'t>(
         knowledge,
         module: module.name.to_string(),
         imports,
-        definitions: HashSet::new(),
-        globals: HashMap::new(),
-        close_methods: HashSet::new(),
-        close_functions: HashSet::new(),
-        handoff_functions: HashSet::new(),
-        pool_close_methods: HashSet::new(),
-        opener_methods: HashSet::new(),
-        returns_self_methods: HashSet::new(),
-        closes_on_error_methods: HashSet::new(),
+        definitions: HashSet::default(),
+        globals: HashMap::default(),
+        close_methods: HashSet::default(),
+        close_functions: HashSet::default(),
+        handoff_functions: HashSet::default(),
+        pool_close_methods: HashSet::default(),
+        opener_methods: HashSet::default(),
+        returns_self_methods: HashSet::default(),
+        closes_on_error_methods: HashSet::default(),
     };
     for resource in &knowledge.resources {
         for close in &resource.close {
@@ -401,7 +401,7 @@ fn collect_imports(
 }
 
 fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
-    let mut roots = HashSet::new();
+    let mut roots = HashSet::default();
     if depth > MAX_DEPTH {
         return roots;
     }
@@ -529,7 +529,7 @@ fn queue_definitions<'t>(
     for child in named_children(node) {
         match child.kind_str() {
             "function_definition" | "decorated_definition" | "class_definition" => {
-                queue_definition(child, src, scope, class, prefix, classes, out, HashMap::new())
+                queue_definition(child, src, scope, class, prefix, classes, out, HashMap::default())
             }
             // Definitions under module-level `if`/`try` blocks are still module functions.
             "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
@@ -584,7 +584,7 @@ fn queue_definition<'t>(
             }
             let index = classes.len();
             classes.push(facts);
-            let mut class_scope = ClassScope { index, qualified: qualified.clone(), fields: HashMap::new() };
+            let mut class_scope = ClassScope { index, qualified: qualified.clone(), fields: HashMap::default() };
             class_scope.fields = class_field_syms(body, src, scope, &class_scope);
             queue_definitions(body, src, scope, &Some(class_scope), &qualified, classes, out, 0);
         }
@@ -594,7 +594,7 @@ fn queue_definition<'t>(
 
 /// `self.x = CALL(...)` in any method of a class.
 fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassScope) -> HashMap<String, Sym> {
-    let mut fields = HashMap::new();
+    let mut fields = HashMap::default();
     let mut stack = vec![(body, 0usize)];
     while let Some((node, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
@@ -710,13 +710,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
             sites,
             class,
             imports: scope.imports.clone(),
-            vars: HashMap::new(),
+            vars: HashMap::default(),
             var_names: Vec::new(),
-            local_syms: HashMap::new(),
+            local_syms: HashMap::default(),
             local_definitions,
-            field_aliases: HashMap::new(),
-            outer_names: HashSet::new(),
-            resource_names: HashSet::new(),
+            field_aliases: HashMap::default(),
+            outer_names: HashSet::default(),
+            resource_names: HashSet::default(),
             kind: FunctionKind::Plain,
             returns: Vec::new(),
             returns_value: false,
@@ -881,7 +881,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Resolves what can be resolved from the knowledge base alone (stdlib helpers such as
     /// `contextlib.closing` and `os.close`), before the project is known.
     fn resolve_now(&self, sym: &Sym) -> Option<String> {
-        let no_summaries = HashMap::new();
+        let no_summaries = HashMap::default();
         let no_classes = Hierarchy::default();
         Resolver { knowledge: self.scope.knowledge, summaries: &no_summaries, hierarchy: &no_classes }.callee(sym)
     }
@@ -1628,7 +1628,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// A nested function or lambda that mentions a local keeps it alive: a hand-off.
     fn captures(&mut self, node: Node, out: &mut Block) {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut stack = vec![(node, 0usize)];
         while let Some((current, depth)) = stack.pop() {
             if depth > MAX_DEPTH {

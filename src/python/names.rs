@@ -4,8 +4,8 @@
 //! as c` makes `c` mean `sqlite3.connect`; `import psycopg2.pool` binds `psycopg2`, so
 //! `psycopg2.pool.SimpleConnectionPool` resolves through the attribute chain.
 
+use crate::hash::FastMap as HashMap;
 use crate::python::syntax::NodeExt;
-use std::collections::HashMap;
 
 use tree_sitter::Node;
 

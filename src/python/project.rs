@@ -3,9 +3,9 @@
 //!
 //! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
 
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::python::syntax::NodeExt;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -141,9 +141,9 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
         lowered,
         parse_diagnostics,
         partial: false,
-        called: HashSet::new(),
-        unselected_defs: HashSet::new(),
-        wanted_defs: HashSet::new(),
+        called: HashSet::default(),
+        unselected_defs: HashSet::default(),
+        wanted_defs: HashSet::default(),
         selection: Selection::Whole,
     }
 }
@@ -191,8 +191,8 @@ impl<'k> Project<'k> {
 
     /// Which functions are factories, `@contextmanager`s, or return some known value.
     pub fn summaries(&self) -> HashMap<String, Summary> {
-        let mut summaries = HashMap::new();
-        let mut defined: HashMap<&str, usize> = HashMap::new();
+        let mut summaries = HashMap::default();
+        let mut defined: HashMap<&str, usize> = HashMap::default();
         for unit in &self.modules {
             for function in &unit.lowered.functions {
                 *defined.entry(function.qualified.as_str()).or_default() += 1;
@@ -270,7 +270,7 @@ impl<'k> Project<'k> {
 
     /// Every function of the project by qualified name (names defined twice are left out).
     pub fn function_index(&self) -> HashMap<String, FunctionRef> {
-        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::new();
+        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::default();
         for (m, unit) in self.modules.iter().enumerate() {
             for (f, function) in unit.lowered.functions.iter().enumerate() {
                 index.entry(function.qualified.clone()).and_modify(|slot| *slot = None).or_insert(Some((m, f)));
@@ -330,11 +330,11 @@ impl<'k> Project<'k> {
     /// close or keep what they are given.
     pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
-        let mut names = HashSet::new();
+        let mut names = HashSet::default();
         for unit in &self.modules {
             let resolved = resolve_sites(&unit.lowered, &resolver);
             for function in &unit.lowered.functions {
-                let mut opened = HashSet::new();
+                let mut opened = HashSet::default();
                 visit_stmts(&function.ir.body, &mut |stmt| {
                     if let Stmt::Open { site, target: Some(var), .. } = stmt
                         && resolved.get(*site as usize).is_some_and(Option::is_some)
