@@ -13,6 +13,7 @@ pub mod diff;
 pub mod fix;
 pub mod fixing;
 pub mod hash;
+pub mod identifiers;
 pub mod ir;
 pub mod lsp;
 pub mod output;

@@ -5,15 +5,13 @@
 //! a module the knowledge base knows (or a factory found elsewhere in the run). Factories grow
 //! the needle set: files that mention one are parsed in a further round.
 
-#[cfg(feature = "python")]
-use std::collections::HashMap;
-use std::collections::HashSet;
+use crate::hash::FastSet as HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 #[cfg(feature = "python")]
 use crate::ModuleInfo;
@@ -22,6 +20,7 @@ use crate::baseline::Baseline;
 use crate::config::{Config, ConfigError, SettingsResolver};
 use crate::diagnostic::{Applicability, Diagnostic, Span};
 use crate::fix;
+use crate::identifiers::Identifiers;
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
@@ -69,8 +68,13 @@ enum Read {
     #[cfg(feature = "python")]
     Lowered(Box<ModuleUnit>),
     /// Mentions nothing that matters (yet). The text is kept only when it has a suppression
-    /// comment, which may now suppress nothing (`CL001`).
-    Skipped(Option<Arc<str>>),
+    /// comment, which may now suppress nothing (`CL001`); of a Python file, the identifiers it
+    /// mentions are kept, so that a later round knows whether to read it again.
+    Skipped {
+        source: Option<Arc<str>>,
+        #[cfg_attr(not(feature = "python"), allow(dead_code))]
+        identifiers: Option<Identifiers>,
+    },
     Done(FileResult),
 }
 
@@ -249,8 +253,8 @@ pub struct Rechecker<'k> {
 #[cfg(feature = "python")]
 struct PythonRun<'k> {
     project: Project<'k>,
-    summaries: HashMap<String, Summary>,
-    functions: HashMap<String, (usize, usize)>,
+    summaries: crate::hash::FastMap<String, Summary>,
+    functions: crate::hash::FastMap<String, (usize, usize)>,
     /// The module of each file of the run, if it was lowered.
     unit_of_file: Vec<Option<usize>>,
 }
@@ -366,12 +370,15 @@ pub fn lint_document(
     settings: &Settings,
     knowledge: &Knowledge,
 ) -> Vec<Diagnostic> {
-    let needles = match kind {
-        SourceKind::Python => knowledge_needles(knowledge),
-        SourceKind::Rust => rust_needles(crate::rust::knowledge::Knowledge::builtin()),
-    };
     let label = path.display().to_string();
-    let mentions_nothing = AhoCorasick::new(&needles).is_ok_and(|matcher| !matcher.is_match(source));
+    let mentions_nothing = match kind {
+        SourceKind::Python => {
+            let names = knowledge_names(knowledge);
+            !mentions_a_group(&Identifiers::of(source.as_bytes()), &names)
+        }
+        SourceKind::Rust => needle_matcher(&rust_needles(crate::rust::knowledge::Knowledge::builtin()))
+            .is_some_and(|matcher| !matcher.is_match(source)),
+    };
     let diagnostics = match kind {
         _ if mentions_nothing => Vec::new(),
         SourceKind::Rust => crate::rust::analyze(&label, source, crate::rust::knowledge::Knowledge::builtin()),
@@ -420,29 +427,29 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge, mode: ParseMode)
 
 /// [`check_files`], keeping what checking a new text of a file needs (for fixes).
 pub fn check_files_keeping<'k>(files: &[SourceFile], knowledge: &'k Knowledge, mode: ParseMode) -> Checked<'k> {
-    let module_needles = knowledge_needles(knowledge);
-    let python_matcher = AhoCorasick::new(&module_needles).ok();
-    let rust_matcher = AhoCorasick::new(rust_needles(crate::rust::knowledge::Knowledge::builtin())).ok();
+    let python_names = knowledge_names(knowledge);
+    let rust_matcher = needle_matcher(&rust_needles(crate::rust::knowledge::Knowledge::builtin()));
     let needles = Needles::from_knowledge(knowledge);
-    let none = HashSet::new();
+    let none = HashSet::default();
     let reading = Reading { needles: &needles, mode, wanted: &none };
     let first: Vec<Read> = parallel_map(files, |file| {
-        let matcher = match file.kind {
-            SourceKind::Python => python_matcher.as_ref(),
-            SourceKind::Rust => rust_matcher.as_ref(),
+        let prefilter = match (file.kind, &rust_matcher) {
+            (SourceKind::Python, _) => Prefilter::Names(&python_names),
+            (SourceKind::Rust, Some(matcher)) => Prefilter::RustPaths(matcher),
+            (SourceKind::Rust, None) => Prefilter::None,
         };
-        read_and_lower(file, knowledge, matcher, reading)
+        read_and_lower(file, knowledge, prefilter, reading)
     });
 
     #[cfg(not(feature = "python"))]
     {
-        let _ = &python_matcher;
+        let _ = &python_names;
         let results = first
             .into_iter()
             .zip(files)
             .map(|(read, file)| match read {
                 Read::Done(result) => result,
-                Read::Skipped(source) => FileResult { source, ..FileResult::new(display_path(&file.path)) },
+                Read::Skipped { source, .. } => FileResult { source, ..FileResult::new(display_path(&file.path)) },
             })
             .collect();
         Checked { results, rechecker: Rechecker { _knowledge: std::marker::PhantomData } }
@@ -484,9 +491,9 @@ fn finish_python<'k>(
                 project.add(*unit);
                 results.push(None);
             }
-            Read::Skipped(source) => {
-                if files[i].kind == SourceKind::Python {
-                    skipped.push(i);
+            Read::Skipped { source, identifiers } => {
+                if let Some(identifiers) = identifiers {
+                    skipped.push((i, identifiers));
                 }
                 results.push(Some(FileResult { source, ..FileResult::new(display_path(&files[i].path)) }));
             }
@@ -504,7 +511,7 @@ fn finish_python<'k>(
     let mut summaries = project.summaries();
     let mut needles = reading.needles.clone();
     let mut known_factories: Vec<(String, String)> = Vec::new();
-    let mut searched_defs: HashSet<String> = HashSet::new();
+    let mut searched_defs: HashSet<String> = HashSet::default();
     loop {
         let mut added = false;
 
@@ -514,17 +521,17 @@ fn finish_python<'k>(
             .filter(|f| !known_factories.contains(f))
             .collect();
         let names: Vec<&str> = factories.iter().map(|(_, name)| name.as_str()).collect();
-        let factory_matcher = if names.is_empty() { None } else { AhoCorasick::new(&names).ok() };
+        let factory_matcher = if names.is_empty() { None } else { needle_matcher(&names) };
         for (module, name) in &factories {
             needles.factories.entry(name.clone()).or_default().push(module.clone());
         }
         known_factories.extend(factories.iter().cloned());
         let round = Reading { needles: &needles, ..reading };
-        if let Some(factory_matcher) = &factory_matcher {
+        if !names.is_empty() {
             added |= read_skipped(
                 files,
                 &mut skipped,
-                factory_matcher,
+                (&names, None),
                 round,
                 knowledge,
                 &mut project,
@@ -542,24 +549,24 @@ fn finish_python<'k>(
             .collect();
         if !wanted.is_empty() && !skipped.is_empty() {
             searched_defs.extend(wanted.iter().cloned());
-            let patterns: Vec<String> = wanted.iter().map(|name| format!("def {name}(")).collect();
-            if let Ok(def_matcher) = AhoCorasick::new(&patterns) {
-                let round = Reading { needles: &needles, wanted: &wanted, ..reading };
-                added |= read_skipped(
-                    files,
-                    &mut skipped,
-                    &def_matcher,
-                    round,
-                    knowledge,
-                    &mut project,
-                    &mut results,
-                    &mut unit_of_file,
-                );
-            }
+            let defined: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            let definitions: Vec<String> = wanted.iter().map(|name| format!("def {name}(")).collect();
+            let round = Reading { needles: &needles, wanted: &wanted, ..reading };
+            added |= read_skipped(
+                files,
+                &mut skipped,
+                (&defined, needle_matcher(&definitions).as_ref()),
+                round,
+                knowledge,
+                &mut project,
+                &mut results,
+                &mut unit_of_file,
+            );
         }
 
         if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
             eprintln!("round: {} new factories, {} modules, added {added}", names.len(), project.modules.len());
+            eprintln!("{}", project::debug_counts::report());
         }
         if !added {
             break;
@@ -667,25 +674,28 @@ const PYTHON_BUILTIN_CALLS: &[&str] = &[
     "assertIsNotNone",
 ];
 
-/// Reads the skipped files that `matcher` finds something in, and adds those with a part that
-/// matters to the project. Returns whether any was added.
+/// Reads again the skipped files that may mention one of `names` (and, read, have one of the
+/// `texts`), and adds those with a part that matters to the project. Returns whether any was
+/// added.
 #[cfg(feature = "python")]
 #[allow(clippy::too_many_arguments)]
 fn read_skipped(
     files: &[SourceFile],
-    skipped: &mut Vec<usize>,
-    matcher: &AhoCorasick,
+    skipped: &mut Vec<(usize, Identifiers)>,
+    (names, texts): (&[&str], Option<&AhoCorasick>),
     reading: Reading,
     knowledge: &Knowledge,
     project: &mut Project,
     results: &mut [Option<FileResult>],
     unit_of_file: &mut [Option<usize>],
 ) -> bool {
-    let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
-    let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(matcher), reading));
-    let mut still_skipped = Vec::new();
+    let (candidates, mut still_skipped): (Vec<_>, Vec<_>) = std::mem::take(skipped)
+        .into_iter()
+        .partition(|(_, identifiers)| identifiers.may_contain_any(names.iter().copied()));
+    let prefilter = texts.map_or(Prefilter::None, Prefilter::Text);
+    let reads = parallel_map(&candidates, |(i, _)| read_and_lower(&files[*i], knowledge, prefilter, reading));
     let mut added = false;
-    for (read, &i) in reads.into_iter().zip(skipped.iter()) {
+    for (read, (i, identifiers)) in reads.into_iter().zip(candidates) {
         match read {
             Read::Lowered(unit) => {
                 unit_of_file[i] = Some(project.modules.len());
@@ -693,7 +703,7 @@ fn read_skipped(
                 results[i] = None;
                 added = true;
             }
-            Read::Skipped(_) => still_skipped.push(i),
+            Read::Skipped { .. } => still_skipped.push((i, identifiers)),
             Read::Done(result) => results[i] = Some(result),
         }
     }
@@ -791,30 +801,50 @@ fn mentions_in_code(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
     })
 }
 
-/// The byte strings whose presence makes a Python file worth parsing: every module that has a
-/// resource, as an import names it (`sqlite3`; `http.client` or `from http import`), and the
-/// methods recognised on any receiver. Only the root of a dotted module would match every URL.
-fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
-    let mut needles = Vec::new();
-    for resource in &knowledge.resources {
-        match resource.module.rsplit_once('.') {
-            Some((parent, _)) => {
-                needles.push(resource.module.clone());
-                needles.push(format!("from {parent} import"));
-            }
-            None => needles.push(resource.module.clone()),
-        }
-        if resource.unknown_receiver.as_deref() == Some("any") {
-            needles.extend(resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string));
-        }
-    }
-    needles.retain(|n| !n.is_empty());
-    needles.sort();
-    needles.dedup();
-    needles
+/// A matcher for the needles of a prefilter. Every file is scanned with it, so it is built as a
+/// DFA: slower to build, several times faster to run than the default NFA on source text.
+fn needle_matcher<P: AsRef<[u8]>>(needles: &[P]) -> Option<AhoCorasick> {
+    AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(needles).ok()
 }
 
-fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>, reading: Reading) -> Read {
+/// The identifiers whose presence makes a Python file worth parsing: groups of names, all of
+/// one group present. A file that uses a resource names every part of its module
+/// (`import http.client`, `from http import client`: `http` alone is in every URL), or calls a
+/// method recognised on any receiver (`getconn`).
+fn knowledge_names(knowledge: &Knowledge) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for resource in &knowledge.resources {
+        groups.push(resource.module.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect());
+        if resource.unknown_receiver.as_deref() == Some("any") {
+            groups.extend(resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(|m| vec![m.to_string()]));
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
+/// Whether a text with these identifiers may mention all the names of one of the groups.
+fn mentions_a_group(identifiers: &Identifiers, groups: &[Vec<String>]) -> bool {
+    groups.iter().any(|group| group.iter().all(|name| identifiers.may_contain(name)))
+}
+
+/// What makes a file worth parsing, checked on its bytes before anything else.
+#[derive(Clone, Copy)]
+enum Prefilter<'a> {
+    /// Parse it whatever it says (it was picked already).
+    None,
+    /// A Python file: one of these identifiers.
+    Names(&'a [Vec<String>]),
+    /// A Rust file: one of these paths, in code.
+    RustPaths(&'a AhoCorasick),
+    /// One of these byte strings.
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
+    Text(&'a AhoCorasick),
+}
+
+fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter, reading: Reading) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
     match std::fs::metadata(&file.path) {
@@ -836,14 +866,21 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             return Read::Done(result);
         }
     };
-    if let Some(matcher) = matcher {
-        let relevant = match file.kind {
-            SourceKind::Rust => mentions_in_code(matcher, &bytes),
-            SourceKind::Python => matcher.is_match(&bytes),
-        };
-        if !relevant {
-            return Read::Skipped(suppression_text(bytes));
-        }
+    // The identifiers of a Python file are kept while it is skipped, for later rounds.
+    let identifiers = match prefilter {
+        Prefilter::Names(_) => Some(Identifiers::of(&bytes)),
+        _ => None,
+    };
+    let relevant = match (prefilter, &identifiers) {
+        (Prefilter::Names(groups), Some(ids)) => mentions_a_group(ids, groups),
+        (Prefilter::RustPaths(matcher), _) => mentions_in_code(matcher, &bytes),
+        (Prefilter::Text(matcher), _) => matcher.is_match(&bytes),
+        _ => true,
+    };
+    if !relevant {
+        let may_suppress = identifiers.as_ref().is_none_or(|ids| ids.may_contain_any(["noqa", "connlint"].into_iter()));
+        let source = if may_suppress { suppression_text(bytes) } else { None };
+        return Read::Skipped { source, identifiers };
     }
     let source: Arc<str> = match String::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
@@ -902,7 +939,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             });
             match lowered {
                 Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
-                Ok(None) => Read::Skipped(has_suppression(source.as_bytes()).then_some(source)),
+                Ok(None) => Read::Skipped { source: has_suppression(source.as_bytes()).then_some(source), identifiers },
                 Err(_) => {
                     result.source = Some(source);
                     result.diagnostics.push(Diagnostic::new(
@@ -945,7 +982,11 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 /// Whether a text may hold a suppression comment.
 fn has_suppression(bytes: &[u8]) -> bool {
     static MATCHER: std::sync::LazyLock<Option<AhoCorasick>> = std::sync::LazyLock::new(|| {
-        AhoCorasick::builder().ascii_case_insensitive(true).build(["connlint:", "noqa"]).ok()
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(["connlint:", "noqa"])
+            .ok()
     });
     MATCHER.as_ref().is_none_or(|m| m.is_match(bytes))
 }

@@ -4,7 +4,7 @@
 //! checked: an unknown one is an error, so a typo cannot silently disable a rule. Projects add
 //! their own `[[resource]]` entries through the configuration, with the same keys.
 
-use std::collections::HashMap;
+use crate::hash::FastMap as HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 

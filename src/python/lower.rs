@@ -10,7 +10,8 @@
 //! Module-level code is not lowered: a script's module-level resources live as long as the
 //! process, which owns them.
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
+use crate::python::syntax::NodeExt;
 
 use tree_sitter::Node;
 
@@ -301,15 +302,15 @@ pub fn lower_module<'t>(
         knowledge,
         module: module.name.to_string(),
         imports,
-        definitions: HashSet::new(),
-        globals: HashMap::new(),
-        close_methods: HashSet::new(),
-        close_functions: HashSet::new(),
-        handoff_functions: HashSet::new(),
-        pool_close_methods: HashSet::new(),
-        opener_methods: HashSet::new(),
-        returns_self_methods: HashSet::new(),
-        closes_on_error_methods: HashSet::new(),
+        definitions: HashSet::default(),
+        globals: HashMap::default(),
+        close_methods: HashSet::default(),
+        close_functions: HashSet::default(),
+        handoff_functions: HashSet::default(),
+        pool_close_methods: HashSet::default(),
+        opener_methods: HashSet::default(),
+        returns_self_methods: HashSet::default(),
+        closes_on_error_methods: HashSet::default(),
         fix_names: Vec::new(),
     };
     for resource in &knowledge.resources {
@@ -422,7 +423,7 @@ fn collect_imports(
         return;
     }
     for child in named_children(node) {
-        match child.kind() {
+        match child.kind_str() {
             "import_statement" | "import_from_statement" => imports.add_statement(child, src, package, knowledge),
             "function_definition"
             | "class_definition"
@@ -443,12 +444,12 @@ fn collect_imports(
 }
 
 fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
-    let mut roots = HashSet::new();
+    let mut roots = HashSet::default();
     if depth > MAX_DEPTH {
         return roots;
     }
     for child in named_children(node) {
-        match child.kind() {
+        match child.kind_str() {
             "import_statement" | "import_from_statement" => {
                 let text = text(child, src);
                 let module = text
@@ -460,7 +461,7 @@ fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
                 if let Some(root) = module.split('.').next().filter(|r| !r.is_empty()) {
                     roots.insert(root.to_string());
                 }
-                if child.kind() == "import_statement" {
+                if child.kind_str() == "import_statement" {
                     for name in text.trim_start_matches("import").split(',') {
                         if let Some(root) = name.split_whitespace().next().and_then(|n| n.split('.').next()) {
                             roots.insert(root.to_string());
@@ -493,25 +494,22 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
             continue;
         }
         for stmt in named_children(node) {
-            match stmt.kind() {
+            match stmt.kind_str() {
                 "function_definition" | "class_definition" => {
-                    if let Some(name) = stmt.child_by_field_name("name") {
+                    if let Some(name) = stmt.field("name") {
                         scope.definitions.insert(text(name, src).to_string());
                     }
                 }
                 "decorated_definition" => {
-                    if let Some(name) =
-                        stmt.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name"))
-                    {
+                    if let Some(name) = stmt.field("definition").and_then(|d| d.field("name")) {
                         scope.definitions.insert(text(name, src).to_string());
                     }
                 }
                 "expression_statement" => {
-                    for assignment in named_children(stmt).into_iter().filter(|n| n.kind() == "assignment") {
-                        if let (Some(left), Some(right)) =
-                            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-                            && left.kind() == "identifier"
-                            && peel(right).kind() == "call"
+                    for assignment in named_children(stmt).into_iter().filter(|n| n.kind_str() == "assignment") {
+                        if let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+                            && left.kind_str() == "identifier"
+                            && peel(right).kind_str() == "call"
                         {
                             globals.push((text(left, src).to_string(), peel(right)));
                         }
@@ -524,7 +522,7 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
         }
     }
     for (name, call) in globals {
-        let sym = call.child_by_field_name("function").and_then(|f| callee_sym(f, src, scope, None));
+        let sym = call.field("function").and_then(|f| callee_sym(f, src, scope, None));
         if let Some(sym) = sym {
             scope.globals.insert(name, sym.call());
         }
@@ -534,12 +532,12 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
 /// The symbol of a callee as seen at module level or from a class (no locals).
 fn callee_sym(function: Node, src: &str, scope: &ModuleScope, class: Option<&ClassScope>) -> Option<Sym> {
     let function = peel(function);
-    if function.kind() == "attribute"
-        && let Some(object) = function.child_by_field_name("object").map(peel)
-        && object.kind() == "call"
+    if function.kind_str() == "attribute"
+        && let Some(object) = function.field("object").map(peel)
+        && object.kind_str() == "call"
     {
-        let attribute = text(function.child_by_field_name("attribute")?, src);
-        let inner = callee_sym(object.child_by_field_name("function")?, src, scope, class)?;
+        let attribute = text(function.field("attribute")?, src);
+        let inner = callee_sym(object.field("function")?, src, scope, class)?;
         return Some(inner.call().attr(attribute));
     }
     let parts = attribute_chain(function, src)?;
@@ -572,9 +570,9 @@ fn queue_definitions<'t>(
         return;
     }
     for child in named_children(node) {
-        match child.kind() {
+        match child.kind_str() {
             "function_definition" | "decorated_definition" | "class_definition" => {
-                queue_definition(child, src, scope, class, prefix, classes, out, HashMap::new())
+                queue_definition(child, src, scope, class, prefix, classes, out, HashMap::default())
             }
             // Definitions under module-level `if`/`try` blocks are still module functions.
             "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
@@ -597,21 +595,21 @@ fn queue_definition<'t>(
     out: &mut Vec<Pending<'t>>,
     locals: HashMap<String, String>,
 ) {
-    let inner = if def.kind() == "decorated_definition" { def.child_by_field_name("definition") } else { Some(def) };
+    let inner = if def.kind_str() == "decorated_definition" { def.field("definition") } else { Some(def) };
     let Some(inner) = inner else { return };
-    match inner.kind() {
+    match inner.kind_str() {
         "function_definition" => {
             let is_method = class.as_ref().is_some_and(|c| c.qualified == prefix);
             out.push(Pending { node: def, class: class.clone(), is_method, prefix: prefix.to_string(), locals })
         }
         "class_definition" => {
-            let Some(name) = inner.child_by_field_name("name") else { return };
-            let Some(body) = inner.child_by_field_name("body") else { return };
+            let Some(name) = inner.field("name") else { return };
+            let Some(body) = inner.field("body") else { return };
             let qualified = format!("{prefix}.{}", text(name, src));
             let mut facts = ClassFacts { qualified: qualified.clone(), ..ClassFacts::default() };
-            if let Some(bases) = inner.child_by_field_name("superclasses") {
+            if let Some(bases) = inner.field("superclasses") {
                 for base in named_children(bases) {
-                    if base.kind() == "keyword_argument" {
+                    if base.kind_str() == "keyword_argument" {
                         continue;
                     }
                     let base_text = text(base, src);
@@ -629,7 +627,7 @@ fn queue_definition<'t>(
             }
             let index = classes.len();
             classes.push(facts);
-            let mut class_scope = ClassScope { index, qualified: qualified.clone(), fields: HashMap::new() };
+            let mut class_scope = ClassScope { index, qualified: qualified.clone(), fields: HashMap::default() };
             class_scope.fields = class_field_syms(body, src, scope, &class_scope);
             queue_definitions(body, src, scope, &Some(class_scope), &qualified, classes, out, 0);
         }
@@ -639,27 +637,27 @@ fn queue_definition<'t>(
 
 /// `self.x = CALL(...)` in any method of a class.
 fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassScope) -> HashMap<String, Sym> {
-    let mut fields = HashMap::new();
+    let mut fields = HashMap::default();
     let mut stack = vec![(body, 0usize)];
     while let Some((node, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
             continue;
         }
-        if node.kind() == "assignment"
-            && let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+        if node.kind_str() == "assignment"
+            && let (Some(left), Some(right)) = (node.field("left"), node.field("right"))
             && let Some(parts) = attribute_chain(left, src)
             && parts.len() == 2
             && parts[0] == "self"
         {
             let right = peel(right);
-            if right.kind() == "call"
-                && let Some(function) = right.child_by_field_name("function")
+            if right.kind_str() == "call"
+                && let Some(function) = right.field("function")
                 && let Some(sym) = callee_sym(function, src, scope, Some(class))
             {
                 fields.insert(parts[1].to_string(), sym.call());
             }
         }
-        if node.kind() == "class_definition" && depth > 0 {
+        if node.kind_str() == "class_definition" && depth > 0 {
             continue;
         }
         for child in named_children(node) {
@@ -771,13 +769,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
             sites,
             class,
             imports: scope.imports.clone(),
-            vars: HashMap::new(),
+            vars: HashMap::default(),
             var_names: Vec::new(),
-            local_syms: HashMap::new(),
+            local_syms: HashMap::default(),
             local_definitions,
-            field_aliases: HashMap::new(),
-            outer_names: HashSet::new(),
-            resource_names: HashSet::new(),
+            field_aliases: HashMap::default(),
+            outer_names: HashSet::default(),
+            resource_names: HashSet::default(),
             kind: FunctionKind::Plain,
             returns: Vec::new(),
             returns_value: false,
@@ -793,22 +791,23 @@ impl<'a, 's> FnLowerer<'a, 's> {
             bound_here: None,
             in_async_with: false,
             close_statements: Vec::new(),
-            local_imports: HashMap::new(),
+            local_imports: HashMap::default(),
             blocks: Vec::new(),
             site_layouts: Vec::new(),
         }
     }
 
     fn function(&mut self, def: Node<'s>, prefix: &str, is_method: bool) -> Option<LoweredFunction> {
-        let (decorators, inner) = if def.kind() == "decorated_definition" {
-            let decorators: Vec<Node> = named_children(def).into_iter().filter(|n| n.kind() == "decorator").collect();
-            (decorators, def.child_by_field_name("definition")?)
+        let (decorators, inner) = if def.kind_str() == "decorated_definition" {
+            let decorators: Vec<Node> =
+                named_children(def).into_iter().filter(|n| n.kind_str() == "decorator").collect();
+            (decorators, def.field("definition")?)
         } else {
             (Vec::new(), def)
         };
-        let name = text(inner.child_by_field_name("name")?, self.src).to_string();
+        let name = text(inner.field("name")?, self.src).to_string();
         let qualified = format!("{prefix}.{name}");
-        let body = inner.child_by_field_name("body")?;
+        let body = inner.field("body")?;
         if inner.has_error() {
             // The parse-error diagnostic covers it; a half-parsed body would mislead the checker.
             return None;
@@ -818,7 +817,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             self.local_definitions.insert(nested.clone(), format!("{qualified}.{nested}"));
         }
         let is_static = decorators.iter().any(|d| text(*d, self.src).trim_start_matches('@').trim() == "staticmethod");
-        let mut params = match inner.child_by_field_name("parameters") {
+        let mut params = match inner.field("parameters") {
             Some(params) => self.parameters(params),
             None => Vec::new(),
         };
@@ -866,7 +865,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn function_kind(&self, decorators: &[Node], body: Node) -> FunctionKind {
         for decorator in decorators {
             let Some(expr) = named_children(*decorator).into_iter().next() else { continue };
-            let expr = if expr.kind() == "call" { expr.child_by_field_name("function").unwrap_or(expr) } else { expr };
+            let expr = if expr.kind_str() == "call" { expr.field("function").unwrap_or(expr) } else { expr };
             let Some(parts) = attribute_chain(expr, self.src) else { continue };
             let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
             match qualified.as_str() {
@@ -886,30 +885,30 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut list = Vec::new();
         let mut positional = true;
         for param in named_children(params) {
-            if matches!(param.kind(), "list_splat_pattern" | "keyword_separator") {
+            if matches!(param.kind_str(), "list_splat_pattern" | "keyword_separator") {
                 positional = false;
             }
             // Every parameter is a local, whatever it holds.
-            let name = match param.kind() {
+            let name = match param.kind_str() {
                 "identifier" => Some(param),
-                "default_parameter" | "typed_default_parameter" => param.child_by_field_name("name"),
+                "default_parameter" | "typed_default_parameter" => param.field("name"),
                 "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
-                    named_children(param).into_iter().find(|n| n.kind() == "identifier")
+                    named_children(param).into_iter().find(|n| n.kind_str() == "identifier")
                 }
                 _ => None,
             };
             if let Some(name) = name {
                 let var = self.var(text(name, self.src));
-                if !matches!(param.kind(), "list_splat_pattern" | "dictionary_splat_pattern") {
+                if !matches!(param.kind_str(), "list_splat_pattern" | "dictionary_splat_pattern") {
                     list.push(Param { name: text(name, self.src).to_string(), var, positional });
                 }
             }
-            if !matches!(param.kind(), "typed_parameter" | "typed_default_parameter") {
+            if !matches!(param.kind_str(), "typed_parameter" | "typed_default_parameter") {
                 continue;
             }
-            let name_node = param.child_by_field_name("name").or_else(|| named_children(param).into_iter().next());
-            let (Some(name_node), Some(annotation)) = (name_node, param.child_by_field_name("type")) else { continue };
-            if name_node.kind() != "identifier" {
+            let name_node = param.field("name").or_else(|| named_children(param).into_iter().next());
+            let (Some(name_node), Some(annotation)) = (name_node, param.field("type")) else { continue };
+            if name_node.kind_str() != "identifier" {
                 continue;
             }
             if let Some(class) = self.annotation_class(annotation) {
@@ -925,14 +924,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut node = named_children(annotation).into_iter().next().unwrap_or(annotation);
         // `Optional[X]` and `X | None` name the class X.
         loop {
-            match node.kind() {
+            match node.kind_str() {
                 "generic_type" => {
-                    let inner = named_children(node).into_iter().find(|n| n.kind() == "type_parameter")?;
+                    let inner = named_children(node).into_iter().find(|n| n.kind_str() == "type_parameter")?;
                     let first = named_children(inner).into_iter().next()?;
                     node = named_children(first).into_iter().next().unwrap_or(first);
                 }
                 "binary_operator" => {
-                    node = named_children(node).into_iter().find(|n| n.kind() != "none")?;
+                    node = named_children(node).into_iter().find(|n| n.kind_str() != "none")?;
                 }
                 "type" => node = named_children(node).into_iter().next()?,
                 _ => break,
@@ -968,7 +967,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Resolves what can be resolved from the knowledge base alone (stdlib helpers such as
     /// `contextlib.closing` and `os.close`), before the project is known.
     fn resolve_now(&self, sym: &Sym) -> Option<String> {
-        let no_summaries = HashMap::new();
+        let no_summaries = HashMap::default();
         let no_classes = Hierarchy::default();
         Resolver { knowledge: self.scope.knowledge, summaries: &no_summaries, hierarchy: &no_classes }.callee(sym)
     }
@@ -987,7 +986,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn block(&mut self, node: Node<'s>) -> Block {
         let mut out = Block::new();
         if self.enter() {
-            let is_block = node.kind() == "block";
+            let is_block = node.kind_str() == "block";
             let statements = if is_block { named_children(node) } else { vec![node] };
             let mut block_index = None;
             for (i, stmt) in statements.iter().enumerate() {
@@ -1029,7 +1028,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn stmt(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
         let (alone, before_exit) = (self.stmt_alone, self.stmt_before_exit);
-        match node.kind() {
+        match node.kind_str() {
             "expression_statement" => {
                 for expr in named_children(node) {
                     if let Some(ends) = self.never_returns(expr) {
@@ -1043,14 +1042,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         continue;
                     }
                     let mut effects = Block::new();
-                    match expr.kind() {
+                    match expr.kind_str() {
                         "assignment" => {
                             self.assignment(expr, &mut effects);
                             self.bound_here = self.bound_open(node, expr, &effects);
                         }
                         "augmented_assignment" => {
                             // `conns += [conn]` keeps what it adds.
-                            if let Some(right) = expr.child_by_field_name("right") {
+                            if let Some(right) = expr.field("right") {
                                 self.value(right, Role::Store, &mut effects);
                             }
                         }
@@ -1102,9 +1101,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // `del x` drops the name on purpose; the object is finalised when unreferenced.
                 for target in named_children(node)
                     .into_iter()
-                    .flat_map(|n| if n.kind() == "expression_list" { named_children(n) } else { vec![n] })
+                    .flat_map(|n| if n.kind_str() == "expression_list" { named_children(n) } else { vec![n] })
                 {
-                    if target.kind() == "identifier"
+                    if target.kind_str() == "identifier"
                         && let Some(var) = self.known_var(text(target, self.src))
                     {
                         out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: span(target) });
@@ -1207,23 +1206,22 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// kept small on purpose (see rules/CL103.md): names, literals, null tests, assignments of
     /// those, attribute sets on the resource itself, and close calls.
     fn can_raise(&self, node: Node) -> bool {
-        match node.kind() {
+        match node.kind_str() {
             "identifier" => false,
             "assignment" => {
-                let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
-                else {
+                let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
                     return false;
                 };
-                let simple_right = is_plain_literal(right) || right.kind() == "identifier";
-                match left.kind() {
+                let simple_right = is_plain_literal(right) || right.kind_str() == "identifier";
+                match left.kind_str() {
                     // `f = p.stdout`: reading an attribute of a name.
                     "identifier" | "pattern_list" | "tuple_pattern" => {
                         !(simple_right || attribute_chain(right, self.src).is_some() || self.is_pure_call(right))
                     }
                     "attribute" => {
                         let on_resource = left
-                            .child_by_field_name("object")
-                            .filter(|o| o.kind() == "identifier")
+                            .field("object")
+                            .filter(|o| o.kind_str() == "identifier")
                             .and_then(|o| self.known_var(text(o, self.src)))
                             .is_some_and(|v| self.resource_names.contains(&v));
                         let dotted_right = simple_right || attribute_chain(right, self.src).is_some();
@@ -1237,7 +1235,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             "yield" => named_children(node).into_iter().next().is_some_and(|inner| self.can_raise(inner)),
             // Awaiting a close is a close.
             "await" => named_children(node).into_iter().next().is_none_or(|inner| self.can_raise(inner)),
-            "not_operator" => named_children(node).into_iter().next().is_some_and(|n| n.kind() != "identifier"),
+            "not_operator" => named_children(node).into_iter().next().is_some_and(|n| n.kind_str() != "identifier"),
             "comparison_operator" => !is_null_comparison(node, self.src),
             _ => !is_plain_literal(node),
         }
@@ -1246,22 +1244,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// A call of a pure conversion on plain arguments (`Path(name)`, `os.fsdecode(path)`,
     /// `weakref.ref(conn)`), or registering a test cleanup (`self.addCleanup(f.close)`).
     fn is_pure_call(&self, call: Node) -> bool {
-        if call.kind() != "call" {
+        if call.kind_str() != "call" {
             return false;
         }
-        let Some(function) = call.child_by_field_name("function") else { return false };
+        let Some(function) = call.field("function") else { return false };
         let plain =
-            |n: &Node| is_plain_literal(*n) || n.kind() == "identifier" || attribute_chain(*n, self.src).is_some();
-        let args_plain = call.child_by_field_name("arguments").is_none_or(|a| {
-            named_children(a).into_iter().all(|n| plain(&n) || (n.kind() == "call" && self.is_pure_call(n)))
+            |n: &Node| is_plain_literal(*n) || n.kind_str() == "identifier" || attribute_chain(*n, self.src).is_some();
+        let args_plain = call.field("arguments").is_none_or(|a| {
+            named_children(a).into_iter().all(|n| plain(&n) || (n.kind_str() == "call" && self.is_pure_call(n)))
         });
         if !args_plain {
             return false;
         }
-        if function.kind() == "attribute"
-            && function
-                .child_by_field_name("attribute")
-                .is_some_and(|a| CLEANUP_REGISTRATIONS.contains(&text(a, self.src)))
+        if function.kind_str() == "attribute"
+            && function.field("attribute").is_some_and(|a| CLEANUP_REGISTRATIONS.contains(&text(a, self.src)))
         {
             return true;
         }
@@ -1272,33 +1268,33 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `x.close()` or `pool.putconn(x)` with plain arguments: closing another resource is not
     /// counted as a statement that can raise, or every pair of closes would be reported.
     fn is_close_call(&self, call: Node) -> bool {
-        let Some(function) = call.child_by_field_name("function") else { return false };
+        let Some(function) = call.field("function") else { return false };
         let args_plain = call
-            .child_by_field_name("arguments")
-            .is_none_or(|a| named_children(a).into_iter().all(|n| is_plain_literal(n) || n.kind() == "identifier"));
+            .field("arguments")
+            .is_none_or(|a| named_children(a).into_iter().all(|n| is_plain_literal(n) || n.kind_str() == "identifier"));
         if !args_plain {
             return false;
         }
-        match function.kind() {
+        match function.kind_str() {
             "attribute" => {
                 // A close, a method that closes its object when it fails (`smtp.sendmail`), or
                 // adding a plain value to a container.
-                function.child_by_field_name("attribute").is_some_and(|a| {
+                function.field("attribute").is_some_and(|a| {
                     let method = text(a, self.src);
                     self.scope.close_methods.contains(method)
                         || self.scope.closes_on_error_methods.contains(method)
                         || matches!(method, "append" | "add" | "extend" | "appendleft")
-                }) && function.child_by_field_name("object").is_some_and(|o| attribute_chain(o, self.src).is_some())
+                }) && function.field("object").is_some_and(|o| attribute_chain(o, self.src).is_some())
             }
             _ => false,
         }
     }
 
     fn assignment(&mut self, node: Node<'s>, out: &mut Block) {
-        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
             return;
         };
-        match left.kind() {
+        match left.kind_str() {
             "identifier" => {
                 let name = text(left, self.src);
                 if self.outer_names.contains(name) {
@@ -1312,8 +1308,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             _ => {
                 // `conn.sock = FakeSocket(...)`: the client now wraps something else.
                 if let Some(["sock" | "_sock" | "socket"]) =
-                    left.child_by_field_name("attribute").map(|a| [text(a, self.src)]).as_ref().map(|a| a.as_slice())
-                    && let Some(object) = left.child_by_field_name("object").filter(|o| o.kind() == "identifier")
+                    left.field("attribute").map(|a| [text(a, self.src)]).as_ref().map(|a| a.as_slice())
+                    && let Some(object) = left.field("object").filter(|o| o.kind_str() == "identifier")
                     && let Some(var) = self.known_var(text(object, self.src))
                 {
                     out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: span(left) });
@@ -1327,7 +1323,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 {
                     self.class_facts.field_opens.push(FieldOpen { field, site });
                 }
-                if let Some(object) = left.child_by_field_name("object").or_else(|| left.child_by_field_name("value")) {
+                if let Some(object) = left.field("object").or_else(|| left.field("value")) {
                     self.value(object, Role::Other, out);
                 }
             }
@@ -1337,11 +1333,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Emits exactly one binding of `var` for the value `right`.
     fn bind(&mut self, var: Var, right: Node<'s>, out: &mut Block) {
         let value = peel(right);
-        match value.kind() {
+        match value.kind_str() {
             "assignment" => {
                 // `a = b = value`
                 self.assignment(value, out);
-                let inner = value.child_by_field_name("left").filter(|l| l.kind() == "identifier");
+                let inner = value.field("left").filter(|l| l.kind_str() == "identifier");
                 let src = inner.map(|l| self.var(text(l, self.src)));
                 out.push(Stmt::Assign { dst: var, src, span: span(right) });
             }
@@ -1371,12 +1367,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let targets = named_children(left);
         let value = peel(right);
         // `fd, path = tempfile.mkstemp()`: the resource is the first element.
-        if value.kind() == "call"
-            && let Some(function) = value.child_by_field_name("function")
+        if value.kind_str() == "call"
+            && let Some(function) = value.field("function")
             && let Some(callee) = self.resolve_callee(function)
             && let Some(resource) = self.resolve_now(&callee).and_then(|q| self.scope.knowledge.opener(&q))
             && self.scope.knowledge.resources[resource].returns == Returns::FdPathTuple
-            && let Some(first) = targets.first().filter(|t| t.kind() == "identifier")
+            && let Some(first) = targets.first().filter(|t| t.kind_str() == "identifier")
         {
             let var = self.var(text(*first, self.src));
             let site = self.new_site(value, callee.clone(), Role::Bind(var), OpenedIn::Expression);
@@ -1388,10 +1384,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
             return;
         }
         let values =
-            if matches!(value.kind(), "expression_list" | "tuple") { named_children(value) } else { Vec::new() };
+            if matches!(value.kind_str(), "expression_list" | "tuple") { named_children(value) } else { Vec::new() };
         if values.len() == targets.len() {
             for (target, value) in targets.into_iter().zip(values) {
-                if target.kind() == "identifier" {
+                if target.kind_str() == "identifier" {
                     let var = self.var(text(target, self.src));
                     self.bind(var, value, out);
                 } else {
@@ -1407,7 +1403,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn rebind_target(&mut self, target: Node, out: &mut Block) {
-        match target.kind() {
+        match target.kind_str() {
             "identifier" => {
                 let var = self.var(text(target, self.src));
                 out.push(Stmt::Assign { dst: var, src: None, span: span(target) });
@@ -1422,8 +1418,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn if_statement(&mut self, node: Node<'s>, out: &mut Block) {
-        let Some(condition) = node.child_by_field_name("condition") else { return };
-        let consequence = node.child_by_field_name("consequence");
+        let Some(condition) = node.field("condition") else { return };
+        let consequence = node.field("consequence");
         let mut cursor = node.walk();
         let alternatives: Vec<Node<'s>> = node.children_by_field_name("alternative", &mut cursor).collect();
         self.conditional(condition, consequence, &alternatives, out);
@@ -1440,10 +1436,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let then_block = consequence.map(|c| self.block(c)).unwrap_or_default();
         let mut else_block = Block::new();
         if let Some((first, later)) = rest.split_first() {
-            match first.kind() {
+            match first.kind_str() {
                 "elif_clause" => {
-                    if let Some(cond) = first.child_by_field_name("condition") {
-                        let cons = first.child_by_field_name("consequence");
+                    if let Some(cond) = first.field("condition") {
+                        let cons = first.field("consequence");
                         if self.enter() {
                             self.conditional(cond, cons, later, &mut else_block);
                         }
@@ -1451,7 +1447,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     }
                 }
                 _ => {
-                    if let Some(body) = first.child_by_field_name("body") {
+                    if let Some(body) = first.field("body") {
                         else_block = self.block(body);
                     }
                 }
@@ -1463,7 +1459,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `if x`, `if not x`, `if x is None`, `if x is not None`, `if "x" in locals()`.
     fn null_test(&mut self, condition: Node) -> Option<NullTest> {
         let condition = peel(condition);
-        match condition.kind() {
+        match condition.kind_str() {
             "identifier" => {
                 let var = self.known_var(text(condition, self.src))?;
                 Some(NullTest { var, none_branch: 1 })
@@ -1474,7 +1470,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => None,
             },
             "not_operator" => {
-                let inner = self.null_test(condition.child_by_field_name("argument")?)?;
+                let inner = self.null_test(condition.field("argument")?)?;
                 Some(NullTest { var: inner.var, none_branch: 1 - inner.none_branch })
             }
             "comparison_operator" => {
@@ -1487,7 +1483,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     return None;
                 }
                 let op = ops.join(" ");
-                if parts[1].kind() == "none" && parts[0].kind() == "identifier" {
+                if parts[1].kind_str() == "none" && parts[0].kind_str() == "identifier" {
                     let var = self.known_var(text(parts[0], self.src))?;
                     return match op.as_str() {
                         "is" | "==" => Some(NullTest { var, none_branch: 0 }),
@@ -1496,8 +1492,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     };
                 }
                 // `"conn" in locals()`
-                if parts[0].kind() == "string" && parts[1].kind() == "call" {
-                    let callee = parts[1].child_by_field_name("function").map(|f| text(f, self.src));
+                if parts[0].kind_str() == "string" && parts[1].kind_str() == "call" {
+                    let callee = parts[1].field("function").map(|f| text(f, self.src));
                     if matches!(callee, Some("locals" | "vars" | "dir")) {
                         let name = text(parts[0], self.src).trim_matches(|c| c == '"' || c == '\'');
                         let var = self.known_var(name)?;
@@ -1516,30 +1512,33 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn for_statement(&mut self, node: Node<'s>, out: &mut Block) {
         // `for s in [self._server, *self._socks]: s.close()` closes the fields listed.
-        if let (Some(iterable), Some(target)) = (node.child_by_field_name("right"), node.child_by_field_name("left"))
-            && matches!(peel(iterable).kind(), "list" | "tuple")
-            && target.kind() == "identifier"
+        if let (Some(iterable), Some(target)) = (node.field("right"), node.field("left"))
+            && matches!(peel(iterable).kind_str(), "list" | "tuple")
+            && target.kind_str() == "identifier"
         {
-            let fields: Vec<String> = named_children(peel(iterable))
-                .into_iter()
-                .map(|e| if e.kind() == "list_splat" { named_children(e).into_iter().next().unwrap_or(e) } else { e })
-                .filter_map(|e| self.self_field(e))
-                .collect();
+            let fields: Vec<String> =
+                named_children(peel(iterable))
+                    .into_iter()
+                    .map(|e| {
+                        if e.kind_str() == "list_splat" { named_children(e).into_iter().next().unwrap_or(e) } else { e }
+                    })
+                    .filter_map(|e| self.self_field(e))
+                    .collect();
             if !fields.is_empty() {
                 let var = self.var(text(target, self.src));
                 self.field_aliases.insert(var, fields);
             }
         }
-        if let Some(iterable) = node.child_by_field_name("right") {
+        if let Some(iterable) = node.field("right") {
             self.may_raise(iterable, out);
             self.value(iterable, Role::Other, out);
         }
         let mut body = Block::new();
         self.raise_point(span(node), &mut body);
-        if let Some(target) = node.child_by_field_name("left") {
+        if let Some(target) = node.field("left") {
             self.rebind_target(target, &mut body);
         }
-        if let Some(inner) = node.child_by_field_name("body") {
+        if let Some(inner) = node.field("body") {
             body.extend(self.block(inner));
         }
         let orelse = self.else_of(node);
@@ -1547,14 +1546,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn while_statement(&mut self, node: Node<'s>, out: &mut Block) {
-        let condition = node.child_by_field_name("condition");
+        let condition = node.field("condition");
         let infinite = condition.is_some_and(|c| matches!(text(c, self.src), "True" | "1"));
         let mut body = Block::new();
         if let Some(condition) = condition {
             self.may_raise(condition, &mut body);
             self.value(condition, Role::Other, &mut body);
         }
-        if let Some(inner) = node.child_by_field_name("body") {
+        if let Some(inner) = node.field("body") {
             body.extend(self.block(inner));
         }
         let orelse = self.else_of(node);
@@ -1562,22 +1561,19 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn else_of(&mut self, node: Node<'s>) -> Block {
-        node.child_by_field_name("alternative")
-            .and_then(|alt| alt.child_by_field_name("body"))
-            .map(|body| self.block(body))
-            .unwrap_or_default()
+        node.field("alternative").and_then(|alt| alt.field("body")).map(|body| self.block(body)).unwrap_or_default()
     }
 
     fn try_statement(&mut self, node: Node<'s>, out: &mut Block) {
-        let body = node.child_by_field_name("body").map(|b| self.block(b)).unwrap_or_default();
+        let body = node.field("body").map(|b| self.block(b)).unwrap_or_default();
         let mut handlers = Vec::new();
         let mut orelse = Block::new();
         let mut finally = Block::new();
         for clause in named_children(node) {
-            match clause.kind() {
+            match clause.kind_str() {
                 "except_clause" | "except_group_clause" => {
                     let mut handler = Block::new();
-                    if let Some(block) = named_children(clause).into_iter().rfind(|c| c.kind() == "block") {
+                    if let Some(block) = named_children(clause).into_iter().rfind(|c| c.kind_str() == "block") {
                         self.handler_depth += 1;
                         handler = self.block(block);
                         self.handler_depth -= 1;
@@ -1585,12 +1581,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     handlers.push(handler);
                 }
                 "else_clause" => {
-                    if let Some(block) = clause.child_by_field_name("body") {
+                    if let Some(block) = clause.field("body") {
                         orelse = self.block(block);
                     }
                 }
                 "finally_clause" => {
-                    if let Some(block) = named_children(clause).into_iter().find(|c| c.kind() == "block") {
+                    if let Some(block) = named_children(clause).into_iter().find(|c| c.kind_str() == "block") {
                         self.handler_depth += 1;
                         finally = self.block(block);
                         self.handler_depth -= 1;
@@ -1603,22 +1599,22 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn match_statement(&mut self, node: Node<'s>, out: &mut Block) {
-        if let Some(subject) = node.child_by_field_name("subject") {
+        if let Some(subject) = node.field("subject") {
             self.may_raise(subject, out);
             self.value(subject, Role::Other, out);
         }
         let mut branches = Vec::new();
         let mut exhaustive = false;
-        if let Some(body) = node.child_by_field_name("body") {
-            for case in named_children(body).into_iter().filter(|c| c.kind() == "case_clause") {
+        if let Some(body) = node.field("body") {
+            for case in named_children(body).into_iter().filter(|c| c.kind_str() == "case_clause") {
                 let pattern_text = named_children(case)
                     .into_iter()
-                    .find(|c| c.kind() == "case_pattern")
+                    .find(|c| c.kind_str() == "case_pattern")
                     .map(|p| text(p, self.src).trim());
-                if pattern_text == Some("_") && case.child_by_field_name("guard").is_none() {
+                if pattern_text == Some("_") && case.field("guard").is_none() {
                     exhaustive = true;
                 }
-                branches.push(case.child_by_field_name("consequence").map(|c| self.block(c)).unwrap_or_default());
+                branches.push(case.field("consequence").map(|c| self.block(c)).unwrap_or_default());
             }
         }
         if !exhaustive {
@@ -1631,8 +1627,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn with_statement(&mut self, node: Node<'s>, out: &mut Block) {
         let items: Vec<Node> = named_children(node)
             .into_iter()
-            .find(|c| c.kind() == "with_clause")
-            .map(|clause| named_children(clause).into_iter().filter(|c| c.kind() == "with_item").collect())
+            .find(|c| c.kind_str() == "with_clause")
+            .map(|clause| named_children(clause).into_iter().filter(|c| c.kind_str() == "with_item").collect())
             .unwrap_or_default();
         let with_span = span(node);
         let mut prepared = Vec::new();
@@ -1648,7 +1644,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         // The body comes after the items, so the names and types they bind are known in it.
         let expecting = items.iter().any(|item| self.is_expecting_context(*item));
         self.expecting_depth += usize::from(expecting);
-        let body = node.child_by_field_name("body").map(|b| self.block(b)).unwrap_or_default();
+        let body = node.field("body").map(|b| self.block(b)).unwrap_or_default();
         self.expecting_depth -= usize::from(expecting);
         let mut inner = body;
         for (mut setup, with_item) in prepared.into_iter().rev() {
@@ -1662,10 +1658,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// process: either way the path ends here.
     fn never_returns(&self, expr: Node) -> Option<Ends> {
         let expr = peel(expr);
-        if expr.kind() != "call" {
+        if expr.kind_str() != "call" {
             return None;
         }
-        let function = expr.child_by_field_name("function")?;
+        let function = expr.field("function")?;
         let parts = attribute_chain(function, self.src)?;
         let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
         if matches!(qualified.as_str(), "os._exit" | "os.abort") {
@@ -1679,10 +1675,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// `with pytest.raises(...)`, `with self.assertRaises(...)`, `with mock.patch(...)`.
     fn is_expecting_context(&self, item: Node) -> bool {
-        let Some(value) = item.child_by_field_name("value") else { return false };
-        let expr = if value.kind() == "as_pattern" { named_children(value).into_iter().next() } else { Some(value) };
-        let Some(call) = expr.map(peel).filter(|e| e.kind() == "call") else { return false };
-        let Some(parts) = call.child_by_field_name("function").and_then(|f| attribute_chain(f, self.src)) else {
+        let Some(value) = item.field("value") else { return false };
+        let expr =
+            if value.kind_str() == "as_pattern" { named_children(value).into_iter().next() } else { Some(value) };
+        let Some(call) = expr.map(peel).filter(|e| e.kind_str() == "call") else { return false };
+        let Some(parts) = call.field("function").and_then(|f| attribute_chain(f, self.src)) else {
             return false;
         };
         let last = parts.last().copied().unwrap_or_default();
@@ -1691,13 +1688,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// Lowers the expression of one `with` item into `setup` and says what the `with` holds.
     fn with_item(&mut self, item: Node<'s>, setup: &mut Block) -> Option<WithItem> {
-        let value = item.child_by_field_name("value")?;
-        let (expr, alias) = if value.kind() == "as_pattern" {
+        let value = item.field("value")?;
+        let (expr, alias) = if value.kind_str() == "as_pattern" {
             let expr = named_children(value).into_iter().next()?;
             let alias = value
-                .child_by_field_name("alias")
+                .field("alias")
                 .and_then(|a| named_children(a).into_iter().next())
-                .filter(|a| a.kind() == "identifier");
+                .filter(|a| a.kind_str() == "identifier");
             (expr, alias)
         } else {
             (value, None)
@@ -1715,7 +1712,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let first_site = self.sites.len();
         let expr = peel(expr);
         let item_span = span(item);
-        let closing_inner = if expr.kind() == "call" { self.closing_argument(expr) } else { None };
+        let closing_inner = if expr.kind_str() == "call" { self.closing_argument(expr) } else { None };
         let mut effects = Block::new();
         let (held, exit) = match closing_inner {
             // `with closing(OPEN(...)) as x:` / `with closing(x):`
@@ -1736,7 +1733,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             effects.push(Stmt::Assign { dst: alias, src: None, span: item_span });
         }
-        if closing_inner.is_some_and(|inner| peel(inner).kind() == "identifier") {
+        if closing_inner.is_some_and(|inner| peel(inner).kind_str() == "identifier") {
             // `closing(conn)` only wraps a name: it cannot raise.
             setup.extend(effects);
         } else {
@@ -1756,22 +1753,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
     ) -> Option<Var> {
         expr = peel(expr);
         // `with engine.connect().execution_options(...) as conn:` holds the connection.
-        while expr.kind() == "call"
-            && let Some(function) = expr.child_by_field_name("function").filter(|f| f.kind() == "attribute")
-            && function
-                .child_by_field_name("attribute")
-                .is_some_and(|m| self.scope.returns_self_methods.contains(text(m, self.src)))
-            && let Some(receiver) = function.child_by_field_name("object")
+        while expr.kind_str() == "call"
+            && let Some(function) = expr.field("function").filter(|f| f.kind_str() == "attribute")
+            && function.field("attribute").is_some_and(|m| self.scope.returns_self_methods.contains(text(m, self.src)))
+            && let Some(receiver) = function.field("object")
         {
-            if let Some(arguments) = expr.child_by_field_name("arguments") {
+            if let Some(arguments) = expr.field("arguments") {
                 for argument in named_children(arguments) {
                     self.value(argument, Role::Argument, setup);
                 }
             }
             expr = peel(receiver);
         }
-        if expr.kind() == "call"
-            && let Some(function) = expr.child_by_field_name("function")
+        if expr.kind_str() == "call"
+            && let Some(function) = expr.field("function")
             && let Some(callee) = self.resolve_callee(function)
             && self.closing_argument(expr).is_none()
         {
@@ -1781,7 +1776,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
         }
-        if expr.kind() == "identifier" {
+        if expr.kind_str() == "identifier" {
             let var = self.var(text(expr, self.src));
             if let Some(alias) = alias.filter(|a| *a != var) {
                 setup.push(Stmt::Assign { dst: alias, src: Some(var), span: span(expr) });
@@ -1794,23 +1789,23 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// The argument of `closing(...)`/`aclosing(...)`, if `call` is one.
     fn closing_argument(&self, call: Node<'s>) -> Option<Node<'s>> {
-        let callee = self.resolve_callee(call.child_by_field_name("function")?)?;
+        let callee = self.resolve_callee(call.field("function")?)?;
         let qualified = self.resolve_now(&callee)?;
         if !CLOSING_WRAPPERS.contains(&qualified.as_str()) {
             return None;
         }
-        named_children(call.child_by_field_name("arguments")?).into_iter().next()
+        named_children(call.field("arguments")?).into_iter().next()
     }
 
     /// A nested function or lambda that mentions a local keeps it alive: a hand-off.
     fn captures(&mut self, node: Node, out: &mut Block) {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut stack = vec![(node, 0usize)];
         while let Some((current, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
                 continue;
             }
-            if current.kind() == "identifier"
+            if current.kind_str() == "identifier"
                 && let Some(var) = self.known_var(text(current, self.src))
                 && seen.insert(var)
             {
@@ -1837,7 +1832,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn value_inner(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
-        match node.kind() {
+        match node.kind_str() {
             "identifier" => self.name(node, role, out),
             "parenthesized_expression" => match named_children(node).as_slice() {
                 [inner] => self.value(*inner, role, out),
@@ -1872,13 +1867,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     }
                     return false;
                 }
-                if let Some(object) = node.child_by_field_name("object") {
-                    let attribute = node.child_by_field_name("attribute").map(|a| text(a, self.src));
+                if let Some(object) = node.field("object") {
+                    let attribute = node.field("attribute").map(|a| text(a, self.src));
                     // `atexit.register(conn.close)`, `self.addCleanup(conn.close)`: the close is
                     // registered to run later.
                     let close_ref = attribute.is_some_and(|a| self.scope.close_methods.contains(a))
                         && matches!(role, Role::Argument | Role::Register | Role::Store | Role::Bind(_));
-                    if close_ref && object.kind() == "identifier" {
+                    if close_ref && object.kind_str() == "identifier" {
                         let var = self.var(text(object, self.src));
                         out.push(Stmt::HandOff { var, how: HandOffHow::Registered, span: span(node) });
                     } else if close_ref && let Some(field) = self.self_field(object) {
@@ -1929,8 +1924,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 false
             }
             "named_expression" => {
-                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
-                {
+                if let (Some(name), Some(value)) = (node.field("name"), node.field("value")) {
                     let var = self.var(text(name, self.src));
                     self.bind(var, value, out);
                 }
@@ -1941,7 +1935,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 false
             }
             "list_splat" | "dictionary_splat" | "keyword_argument" => {
-                let value = node.child_by_field_name("value").or_else(|| named_children(node).into_iter().last());
+                let value = node.field("value").or_else(|| named_children(node).into_iter().last());
                 if let Some(value) = value {
                     self.value(value, role, out);
                 }
@@ -2008,7 +2002,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let at = span(node);
         let is_from = {
             let mut cursor = node.walk();
-            node.children(&mut cursor).any(|c| c.kind() == "from")
+            node.children(&mut cursor).any(|c| c.kind_str() == "from")
         };
         match named_children(node).into_iter().next() {
             Some(value) if !is_from => {
@@ -2035,17 +2029,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn call(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
-        let Some(function) = node.child_by_field_name("function") else { return false };
+        let Some(function) = node.field("function") else { return false };
         let callee = self.resolve_callee(function);
         let qualified = callee.as_ref().and_then(|c| self.resolve_now(c));
-        let arguments: Vec<Node> = node.child_by_field_name("arguments").map(named_children).unwrap_or_default();
-        let method = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
+        let arguments: Vec<Node> = node.field("arguments").map(named_children).unwrap_or_default();
+        let method = (function.kind_str() == "attribute")
+            .then(|| function.field("attribute").map(|a| text(a, self.src)))
             .flatten();
-        let receiver = (function.kind() == "attribute").then(|| function.child_by_field_name("object")).flatten();
+        let receiver = (function.kind_str() == "attribute").then(|| function.field("object")).flatten();
 
         if let (Some(method), Some(receiver)) = (method, receiver) {
-            let pooled = arguments.first().filter(|a| a.kind() == "identifier");
+            let pooled = arguments.first().filter(|a| a.kind_str() == "identifier");
             if let Some(first) = pooled.filter(|_| self.scope.pool_close_methods.contains(method)) {
                 // `pool.putconn(conn)`, `pool.release(conn)`: closed through its pool.
                 let var = self.var(text(*first, self.src));
@@ -2057,12 +2051,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return false;
             }
             if self.scope.close_methods.contains(method) {
-                if receiver.kind() == "identifier" && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
+                if receiver.kind_str() == "identifier" && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
                     // `f.read()`: closes an HTTP response (read to the end), not a file; the
                     // checker asks what the resource's own close methods are.
                     let var = self.var(text(receiver, self.src));
                     out.push(Stmt::MethodCall { var, method: method.to_string(), span: span(node) });
-                } else if receiver.kind() == "identifier" {
+                } else if receiver.kind_str() == "identifier" {
                     let var = self.var(text(receiver, self.src));
                     self.close(var, span(node), out);
                 } else if let Some(field) = self.self_field(receiver) {
@@ -2080,7 +2074,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.value(receiver, Role::Receiver, out);
                 return self.enter_context(node, &arguments, role, out);
             }
-            if matches!(method, "__enter__" | "__aenter__") && receiver.kind() == "identifier" {
+            if matches!(method, "__enter__" | "__aenter__") && receiver.kind_str() == "identifier" {
                 // `x = conn.__enter__()` is `conn` again.
                 return self.value(receiver, role, out);
             }
@@ -2095,7 +2089,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.close_functions.contains(q))
-            && let Some(first) = arguments.first().filter(|a| a.kind() == "identifier")
+            && let Some(first) = arguments.first().filter(|a| a.kind_str() == "identifier")
         {
             // `os.close(fd)`, `shutil.rmtree(path)`
             let var = self.var(text(*first, self.src));
@@ -2119,13 +2113,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// them. A kept result of an opener method keeps its receiver reachable (a returned cursor
     /// keeps its connection); constructors and containers keep their arguments.
     fn call_inputs(&mut self, call: Node<'s>, result_role: Role, site: Option<SiteId>, out: &mut Block) {
-        let Some(function) = call.child_by_field_name("function") else { return };
-        let method = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("attribute").map(|a| text(a, self.src)))
+        let Some(function) = call.field("function") else { return };
+        let method = (function.kind_str() == "attribute")
+            .then(|| function.field("attribute").map(|a| text(a, self.src)))
             .flatten();
-        match function.child_by_field_name("object").filter(|_| function.kind() == "attribute") {
+        match function.field("object").filter(|_| function.kind_str() == "attribute") {
             Some(receiver)
-                if receiver.kind() == "identifier"
+                if receiver.kind_str() == "identifier"
                     && !result_role.keeps()
                     && self.known_var(text(receiver, self.src)).is_some() =>
             {
@@ -2175,20 +2169,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
         } else {
             Role::Argument
         };
-        let Some(arguments) = call.child_by_field_name("arguments") else { return };
+        let Some(arguments) = call.field("arguments") else { return };
         let mut position = 0;
         for argument in named_children(arguments) {
             // A name passed to a call the project may know: the callee's summary decides
             // whether it borrows, closes or keeps it.
-            let passed = match argument.kind() {
+            let passed = match argument.kind_str() {
                 "identifier" => {
                     position += 1;
                     Some((argument, Arg::Position(position - 1)))
                 }
                 "keyword_argument" => argument
-                    .child_by_field_name("value")
-                    .filter(|v| v.kind() == "identifier")
-                    .zip(argument.child_by_field_name("name"))
+                    .field("value")
+                    .filter(|v| v.kind_str() == "identifier")
+                    .zip(argument.field("name"))
                     .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).to_string()))),
                 "list_splat" | "dictionary_splat" => None,
                 _ => {
@@ -2204,10 +2198,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 continue;
             }
             if let (Some(call_site), Some(field)) = (site, self.self_field(peel(argument))) {
-                let arg = match argument.kind() {
-                    "keyword_argument" => {
-                        argument.child_by_field_name("name").map(|n| Arg::Keyword(text(n, self.src).to_string()))
-                    }
+                let arg = match argument.kind_str() {
+                    "keyword_argument" => argument.field("name").map(|n| Arg::Keyword(text(n, self.src).to_string())),
                     _ => Some(Arg::Position(position - 1)),
                 };
                 if let Some(arg) = arg {
@@ -2234,7 +2226,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Role::Bind(var) => Some(var),
             _ => None,
         };
-        let (inner, exit) = match (argument.kind() == "call").then(|| self.closing_argument(argument)).flatten() {
+        let (inner, exit) = match (argument.kind_str() == "call").then(|| self.closing_argument(argument)).flatten() {
             Some(inner) => (peel(inner), WithExit::Closes),
             None => (argument, WithExit::OwnContextManager),
         };
@@ -2287,9 +2279,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             _ => None,
         };
         let receiver = call
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
-            .and_then(|f| f.child_by_field_name("object"))
+            .field("function")
+            .filter(|f| f.kind_str() == "attribute")
+            .and_then(|f| f.field("object"))
             .map(|r| text(r, self.src).to_string());
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = call.start_position().row + 1;
@@ -2299,20 +2291,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn argument_hints(&self, call: Node) -> Vec<String> {
-        let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
+        let Some(arguments) = call.field("arguments") else { return Vec::new() };
         let mut hints = Vec::new();
         for (index, argument) in named_children(arguments).into_iter().enumerate() {
             // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
-            if index == 0 && !matches!(argument.kind(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
+            if index == 0
+                && !matches!(argument.kind_str(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
             {
                 hints.push("#0".to_string());
             }
-            let value = match argument.kind() {
+            let value = match argument.kind_str() {
                 "keyword_argument" => {
-                    if let Some(name) = argument.child_by_field_name("name") {
+                    if let Some(name) = argument.field("name") {
                         hints.push(text(name, self.src).to_string());
                     }
-                    argument.child_by_field_name("value")
+                    argument.field("value")
                 }
                 _ => Some(argument),
             };
@@ -2324,8 +2317,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             {
                 hints.push(qualified);
             }
-            let sym = match value.kind() {
-                "call" => value.child_by_field_name("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
+            let sym = match value.kind_str() {
+                "call" => value.field("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
                 "identifier" => self.known_var(text(value, self.src)).and_then(|v| self.local_syms.get(&v).cloned()),
                 _ => None,
             };
@@ -2384,8 +2377,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// The local a method call is made on (`pool` in `pool.acquire()`): what it opens is
     /// released with it.
     fn receiver_var(&self, call: Node) -> Option<Var> {
-        let receiver = call.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
-        let object = receiver.child_by_field_name("object").filter(|o| o.kind() == "identifier")?;
+        let receiver = call.field("function").filter(|f| f.kind_str() == "attribute")?;
+        let object = receiver.field("object").filter(|o| o.kind_str() == "identifier")?;
         self.known_var(text(object, self.src))
     }
 
@@ -2393,12 +2386,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// module-level name (import, definition, global), with the attributes after it.
     fn resolve_callee(&self, function: Node) -> Option<Sym> {
         let function = peel(function);
-        if function.kind() == "attribute"
-            && let Some(object) = function.child_by_field_name("object").map(peel)
-            && object.kind() == "call"
+        if function.kind_str() == "attribute"
+            && let Some(object) = function.field("object").map(peel)
+            && object.kind_str() == "call"
         {
-            let attribute = text(function.child_by_field_name("attribute")?, self.src);
-            let inner = self.resolve_callee(object.child_by_field_name("function")?)?;
+            let attribute = text(function.field("attribute")?, self.src);
+            let inner = self.resolve_callee(object.field("function")?)?;
             return Some(inner.call().attr(attribute));
         }
         let parts = attribute_chain(function, self.src)?;
@@ -2440,8 +2433,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// The symbol of a returned expression, for the function's summary.
     fn value_sym(&self, value: Node) -> Option<Sym> {
         let value = peel(value);
-        match value.kind() {
-            "call" => Some(self.resolve_callee(value.child_by_field_name("function")?)?.call()),
+        match value.kind_str() {
+            "call" => Some(self.resolve_callee(value.field("function")?)?.call()),
             "identifier" | "attribute" => {
                 let parts = attribute_chain(value, self.src)?;
                 let (root, rest) = parts.split_first()?;
@@ -2501,11 +2494,11 @@ fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {
     if decorators.iter().any(|d| text(*d, src).contains("abstractmethod")) {
         return true;
     }
-    named_children(body).into_iter().all(|stmt| match stmt.kind() {
+    named_children(body).into_iter().all(|stmt| match stmt.kind_str() {
         "pass_statement" => true,
-        "expression_statement" => {
-            named_children(stmt).into_iter().all(|e| matches!(e.kind(), "string" | "ellipsis" | "concatenated_string"))
-        }
+        "expression_statement" => named_children(stmt)
+            .into_iter()
+            .all(|e| matches!(e.kind_str(), "string" | "ellipsis" | "concatenated_string")),
         "raise_statement" => text(stmt, src).contains("NotImplementedError"),
         _ => false,
     })
@@ -2520,7 +2513,7 @@ fn is_null_comparison(node: Node, src: &str) -> bool {
         node.children(&mut cursor).filter(|c| !c.is_named()).map(|c| text(c, src)).collect()
     };
     let identity = !operators.is_empty() && operators.iter().all(|op| matches!(*op, "is" | "not" | "is not"));
-    let simple = |n: &Node| matches!(n.kind(), "identifier" | "none" | "true" | "false") || is_plain_literal(*n);
+    let simple = |n: &Node| matches!(n.kind_str(), "identifier" | "none" | "true" | "false") || is_plain_literal(*n);
     if identity && parts.len() == 2 && parts.iter().all(simple) {
         return true;
     }
@@ -2529,7 +2522,7 @@ fn is_null_comparison(node: Node, src: &str) -> bool {
 
 fn is_none_comparison(node: Node, src: &str) -> bool {
     let parts = named_children(node);
-    parts.len() == 2 && parts[0].kind() == "identifier" && parts[1].kind() == "none" && {
+    parts.len() == 2 && parts[0].kind_str() == "identifier" && parts[1].kind_str() == "none" && {
         let mut cursor = node.walk();
         node.children(&mut cursor)
             .filter(|c| !c.is_named())
@@ -2542,7 +2535,7 @@ fn contains_yield(node: Node, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
-    named_children(node).into_iter().any(|child| match child.kind() {
+    named_children(node).into_iter().any(|child| match child.kind_str() {
         "yield" => true,
         "function_definition" | "class_definition" | "decorated_definition" | "lambda" => false,
         _ => contains_yield(child, depth + 1),
@@ -2558,16 +2551,14 @@ fn nested_definition_names(body: Node, src: &str) -> Vec<String> {
             continue;
         }
         for child in named_children(node) {
-            match child.kind() {
+            match child.kind_str() {
                 "function_definition" => {
-                    if let Some(name) = child.child_by_field_name("name") {
+                    if let Some(name) = child.field("name") {
                         names.push(text(name, src).to_string());
                     }
                 }
                 "decorated_definition" => {
-                    if let Some(name) =
-                        child.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name"))
-                    {
+                    if let Some(name) = child.field("definition").and_then(|d| d.field("name")) {
                         names.push(text(name, src).to_string());
                     }
                 }

@@ -4,7 +4,8 @@
 //! as c` makes `c` mean `sqlite3.connect`; `import psycopg2.pool` binds `psycopg2`, so
 //! `psycopg2.pool.SimpleConnectionPool` resolves through the attribute chain.
 
-use std::collections::HashMap;
+use crate::hash::FastMap as HashMap;
+use crate::python::syntax::NodeExt;
 
 use tree_sitter::Node;
 
@@ -30,20 +31,18 @@ impl Imports {
     /// Records an `import ...`, `from ... import ...` or `from __future__ import ...` statement.
     /// `package` is the dotted package of the module being read, for relative imports.
     pub fn add_statement(&mut self, node: Node, src: &str, package: Option<&str>, knowledge: &Knowledge) {
-        match node.kind() {
+        match node.kind_str() {
             "import_statement" => {
                 let mut cursor = node.walk();
                 for name in node.children_by_field_name("name", &mut cursor) {
-                    match name.kind() {
+                    match name.kind_str() {
                         "dotted_name" => {
                             let full = dotted_name(name, src);
                             let root = full.split('.').next().unwrap_or_default().to_string();
                             self.bind(&root.clone(), root);
                         }
                         "aliased_import" => {
-                            if let (Some(target), Some(alias)) =
-                                (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                            {
+                            if let (Some(target), Some(alias)) = (name.field("name"), name.field("alias")) {
                                 self.bind(text(alias, src), dotted_name(target, src));
                             }
                         }
@@ -52,7 +51,7 @@ impl Imports {
                 }
             }
             "import_from_statement" => {
-                let Some(module) = node.child_by_field_name("module_name") else {
+                let Some(module) = node.field("module_name") else {
                     return;
                 };
                 let Some(module) = from_module(module, src, package) else {
@@ -62,15 +61,13 @@ impl Imports {
                 let mut any_name = false;
                 for name in node.children_by_field_name("name", &mut cursor) {
                     any_name = true;
-                    match name.kind() {
+                    match name.kind_str() {
                         "dotted_name" => {
                             let imported = dotted_name(name, src);
                             self.bind(&imported.clone(), join(&module, &imported));
                         }
                         "aliased_import" => {
-                            if let (Some(target), Some(alias)) =
-                                (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                            {
+                            if let (Some(target), Some(alias)) = (name.field("name"), name.field("alias")) {
                                 self.bind(text(alias, src), join(&module, &dotted_name(target, src)));
                             }
                         }
@@ -79,7 +76,7 @@ impl Imports {
                 }
                 let has_star = {
                     let mut cursor = node.walk();
-                    node.children(&mut cursor).any(|c| c.kind() == "wildcard_import")
+                    node.children(&mut cursor).any(|c| c.kind_str() == "wildcard_import")
                 };
                 if !any_name && has_star {
                     self.bind_star(&module, knowledge);
@@ -120,7 +117,7 @@ fn join(module: &str, name: &str) -> String {
 
 /// The absolute module of a `from X import` clause; relative imports need the package.
 fn from_module(node: Node, src: &str, package: Option<&str>) -> Option<String> {
-    match node.kind() {
+    match node.kind_str() {
         "dotted_name" => Some(dotted_name(node, src)),
         "relative_import" => {
             let raw = text(node, src);

@@ -3,8 +3,9 @@
 //!
 //! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
 
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
+use crate::python::syntax::NodeExt;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -88,6 +89,7 @@ pub fn lower_selected(
         }
         Some(unit)
     };
+    debug_counts::count(path, &selected.selection, source.len(), parse_whole);
     let ranges = match &selected.selection {
         Selection::Nothing => return None,
         Selection::Whole => return whole(source),
@@ -143,9 +145,9 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
         lowered,
         parse_diagnostics,
         partial: false,
-        called: HashSet::new(),
-        unselected_defs: HashSet::new(),
-        wanted_defs: HashSet::new(),
+        called: HashSet::default(),
+        unselected_defs: HashSet::default(),
+        wanted_defs: HashSet::default(),
         selection: Selection::Whole,
     }
 }
@@ -153,7 +155,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
 fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
     let at = syntax::span(error);
     let message = if error.is_missing() {
-        format!("syntax error: missing `{}`", error.kind())
+        format!("syntax error: missing `{}`", error.kind_str())
     } else {
         let snippet: String = syntax::text(error, source).chars().take(20).collect();
         let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
@@ -193,8 +195,8 @@ impl<'k> Project<'k> {
 
     /// Which functions are factories, `@contextmanager`s, or return some known value.
     pub fn summaries(&self) -> HashMap<String, Summary> {
-        let mut summaries = HashMap::new();
-        let mut defined: HashMap<&str, usize> = HashMap::new();
+        let mut summaries = HashMap::default();
+        let mut defined: HashMap<&str, usize> = HashMap::default();
         for unit in &self.modules {
             for function in &unit.lowered.functions {
                 *defined.entry(function.qualified.as_str()).or_default() += 1;
@@ -272,7 +274,7 @@ impl<'k> Project<'k> {
 
     /// Every function of the project by qualified name (names defined twice are left out).
     pub fn function_index(&self) -> HashMap<String, FunctionRef> {
-        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::new();
+        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::default();
         for (m, unit) in self.modules.iter().enumerate() {
             for (f, function) in unit.lowered.functions.iter().enumerate() {
                 index.entry(function.qualified.clone()).and_modify(|slot| *slot = None).or_insert(Some((m, f)));
@@ -361,11 +363,11 @@ impl<'k> Project<'k> {
     /// close or keep what they are given.
     pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
-        let mut names = HashSet::new();
+        let mut names = HashSet::default();
         for unit in &self.modules {
             let resolved = resolve_sites(&unit.lowered, &resolver);
             for function in &unit.lowered.functions {
-                let mut opened = HashSet::new();
+                let mut opened = HashSet::default();
                 visit_stmts(&function.ir.body, &mut |stmt| {
                     if let Stmt::Open { site, target: Some(var), .. } = stmt
                         && resolved.get(*site as usize).is_some_and(Option::is_some)
@@ -705,5 +707,55 @@ impl Oracle for ProjectOracle<'_> {
             Some(i) => self.effect(function, i),
             None => ArgumentEffect::Borrow,
         }
+    }
+}
+
+/// How much of the text the runs parse: printed with `CONNLINT_DEBUG_ROUNDS`, to see where
+/// selective parsing stands on a tree.
+pub mod debug_counts {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    use super::Selection;
+
+    static WHOLE: AtomicUsize = AtomicUsize::new(0);
+    static PARTIAL_FILES: AtomicUsize = AtomicUsize::new(0);
+    static PARTIAL_BYTES: AtomicUsize = AtomicUsize::new(0);
+    static SELECTED_BYTES: AtomicUsize = AtomicUsize::new(0);
+    static NOTHING: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn count(path: &str, selection: &Selection, len: usize, parse_whole: bool) {
+        if std::env::var_os("CONNLINT_DEBUG_FILES").is_some() {
+            let selected: usize = match selection {
+                Selection::Nothing => 0,
+                Selection::Whole => len,
+                Selection::Ranges(r) => r.iter().map(|r| r.end - r.start).sum(),
+            };
+            eprintln!("select {path} {selected} {len}");
+        }
+        match selection {
+            Selection::Nothing => {
+                NOTHING.fetch_add(1, Relaxed);
+            }
+            Selection::Whole => {
+                WHOLE.fetch_add(len, Relaxed);
+            }
+            Selection::Ranges(ranges) => {
+                PARTIAL_FILES.fetch_add(1, Relaxed);
+                PARTIAL_BYTES.fetch_add(len, Relaxed);
+                let selected: usize = ranges.iter().map(|r| r.end - r.start).sum();
+                SELECTED_BYTES.fetch_add(if parse_whole { len } else { selected }, Relaxed);
+            }
+        }
+    }
+
+    pub fn report() -> String {
+        format!(
+            "parsed whole: {} bytes; in part: {} files of {} bytes, {} bytes selected; nothing selected: {} files",
+            WHOLE.load(Relaxed),
+            PARTIAL_FILES.load(Relaxed),
+            PARTIAL_BYTES.load(Relaxed),
+            SELECTED_BYTES.load(Relaxed),
+            NOTHING.load(Relaxed)
+        )
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Pure: bytes in, byte ranges out.
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 
 use crate::hash::FastSet;
 use std::ops::Range;
@@ -115,8 +115,8 @@ pub struct ModuleName<'a> {
 /// whatever they mention.
 pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: &HashSet<String>) -> Selected {
     let bytes = source.as_bytes();
-    let whole = |called| Selected { selection: Selection::Whole, called, unselected_defs: HashSet::new() };
-    let Some(scan) = Scan::new(bytes) else { return whole(HashSet::new()) };
+    let whole = |called| Selected { selection: Selection::Whole, called, unselected_defs: HashSet::default() };
+    let Some(scan) = Scan::new(bytes) else { return whole(HashSet::default()) };
     let seed_names = seeds(source, &scan, module, needles);
     let chunks = chunk(source, &scan, 0, scan.lines.len(), 0);
     let mut state = Closure {
@@ -132,7 +132,7 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     }
     if !state.included.iter().any(|&first| !state.import_only(first)) {
         let nothing =
-            Selected { selection: Selection::Nothing, called: HashSet::new(), unselected_defs: HashSet::new() };
+            Selected { selection: Selection::Nothing, called: HashSet::default(), unselected_defs: HashSet::default() };
         return nothing;
     }
     let selection = state.selection(&chunks, source.len());
@@ -143,7 +143,7 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     };
     let unselected_defs = match selection {
         Selection::Ranges(_) => state.unselected_defs(&chunks),
-        _ => HashSet::new(),
+        _ => HashSet::default(),
     };
     Selected { selection, called, unselected_defs }
 }
@@ -410,7 +410,7 @@ fn previous_name(bytes: &[u8], start: usize) -> Option<&[u8]> {
 /// The names that matter in this module: what its imports of known modules bind, the
 /// knowledge's names, what star imports bring, and the factories its imports can reach.
 fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> HashSet<String> {
-    let mut seeds = HashSet::new();
+    let mut seeds = HashSet::default();
     let mut imported: Vec<String> = vec![module.name.to_string()];
     for line in &scan.lines {
         let word = scan.first_word(source, line);
@@ -703,7 +703,7 @@ impl<'a> Closure<'a> {
 
     /// The functions defined in leaves that were not selected.
     fn unselected_defs(&self, chunks: &[Chunk]) -> HashSet<String> {
-        let mut out = HashSet::new();
+        let mut out = HashSet::default();
         for chunk in chunks {
             match &chunk.kind {
                 ChunkKind::Leaf { .. } => {
@@ -808,7 +808,7 @@ mod tests {
     #[test]
     fn a_module_that_only_names_a_module_in_text_needs_nothing() {
         let source = format!("\"\"\"Talks about sqlite3 and socket.\"\"\"\n# import sqlite3\n{PADDING}");
-        assert_eq!(select(&source, MODULE, &needles(), &HashSet::new()).selection, Selection::Nothing);
+        assert_eq!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Nothing);
     }
 
     #[test]
@@ -869,23 +869,23 @@ mod tests {
         let mut needles = needles();
         needles.factories.insert("get_db".to_string(), vec!["app.db".to_string()]);
         let imports = format!("from .db import get_db\n\n\ndef f():\n    return get_db()\n\n\n{PADDING}");
-        let selection = select(&imports, MODULE, &needles, &HashSet::new()).selection;
+        let selection = select(&imports, MODULE, &needles, &HashSet::default()).selection;
         assert!(matches!(selection, Selection::Ranges(_)), "{selection:?}");
         let unrelated = format!("from other import get_db\n\n\ndef f():\n    return get_db()\n\n\n{PADDING}");
-        assert_eq!(select(&unrelated, MODULE, &needles, &HashSet::new()).selection, Selection::Nothing);
+        assert_eq!(select(&unrelated, MODULE, &needles, &HashSet::default()).selection, Selection::Nothing);
     }
 
     #[test]
     fn imports_of_names_that_open_nothing_are_not_seeds() {
         let source = format!("from socket import gethostname\n\n\ndef f():\n    return gethostname()\n\n\n{PADDING}");
-        assert_eq!(select(&source, MODULE, &needles(), &HashSet::new()).selection, Selection::Nothing);
+        assert_eq!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Nothing);
         let source = format!("from socket import socket as S\n\n\ndef f():\n    return S()\n\n\n{PADDING}");
-        assert!(matches!(select(&source, MODULE, &needles(), &HashSet::new()).selection, Selection::Ranges(_)));
+        assert!(matches!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Ranges(_)));
     }
 
     #[test]
     fn unterminated_strings_parse_whole() {
         let source = "import sqlite3\nx = 'never ends\n";
-        assert_eq!(select(source, MODULE, &needles(), &HashSet::new()).selection, Selection::Whole);
+        assert_eq!(select(source, MODULE, &needles(), &HashSet::default()).selection, Selection::Whole);
     }
 }

@@ -8,7 +8,7 @@
 //! lowering keeps symbols instead of answers, no file is parsed twice when factories are found
 //! in other modules.
 
-use std::collections::HashMap;
+use crate::hash::FastMap as HashMap;
 
 use super::knowledge::{Knowledge, ResourceId};
 
@@ -105,7 +105,7 @@ impl Hierarchy {
         }
         let (class, method) = qualified.rsplit_once('.')?;
         let mut queue: std::collections::VecDeque<&str> = self.bases.get(class)?.iter().map(String::as_str).collect();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::hash::FastSet::default();
         while let Some(base) = queue.pop_front() {
             if !seen.insert(base) || seen.len() > 64 {
                 continue;

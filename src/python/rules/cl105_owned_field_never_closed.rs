@@ -1,6 +1,6 @@
 #![doc = include_str!("../../../rules/CL105.md")]
 
-use std::collections::HashSet;
+use crate::hash::FastSet as HashSet;
 
 use crate::checker::ArgumentEffect;
 use crate::diagnostic::Diagnostic;
@@ -24,7 +24,7 @@ pub fn check_classes_impl(
             continue;
         }
         let related = related_classes(module, class);
-        let mut reported = HashSet::new();
+        let mut reported = HashSet::default();
         for open in &class.field_opens {
             let Some(found) = resolved.get(open.site as usize).and_then(Option::as_ref) else { continue };
             let resource = &knowledge.resources[found.resource];
