@@ -11,6 +11,8 @@ pub mod lower;
 #[cfg(feature = "python")]
 pub mod names;
 #[cfg(feature = "python")]
+pub mod nesting;
+#[cfg(feature = "python")]
 pub mod project;
 #[cfg(feature = "python")]
 pub mod rules;
@@ -74,6 +76,9 @@ mod analysis {
     /// The lowered IR and sites of a module, as text (for developing connlint).
     pub fn debug_ir(source: &str) -> String {
         let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
+        if super::nesting::too_deep(tree.root_node(), super::nesting::MAX_TREE_DEPTH).is_some() {
+            return "nesting too deep\n".to_string();
+        }
         let knowledge = Knowledge::builtin();
         let module = lower::lower_module(
             tree.root_node(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::knowledge::{ContextManager, Knowledge, ResourceId};
 use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
+use super::nesting;
 use super::rules;
 use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary};
 use super::syntax;
@@ -43,7 +44,38 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             if let Some(error) = syntax::first_error(root) {
                 parse_diagnostics.push(parse_error(error, &source));
             }
-            lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path))
+            if let Some(deep) = nesting::too_deep(root, nesting::MAX_TREE_DEPTH) {
+                parse_diagnostics.push(
+                    Diagnostic::new(
+                        Rule::ParseError,
+                        syntax::span(deep),
+                        format!("nesting too deep: connlint reads Python nested up to {} levels", nesting::MAX_TREE_DEPTH),
+                    )
+                    .with_help("the rest of the run goes on; this file is not checked (deeper nesting could overflow the stack)"),
+                );
+                return ModuleUnit {
+                    path: path.to_string(),
+                    name: module.name.to_string(),
+                    source,
+                    lowered: LoweredModule::default(),
+                    parse_diagnostics,
+                };
+            }
+            let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path));
+            for &function in &lowered.too_deep {
+                parse_diagnostics.push(
+                    Diagnostic::new(
+                        Rule::ParseError,
+                        function,
+                        format!(
+                            "nesting too deep: this function nests more than {} blocks or expressions",
+                            lower::MAX_DEPTH
+                        ),
+                    )
+                    .with_help("the rest of the file is still checked; this function is skipped"),
+                );
+            }
+            lowered
         }
         None => {
             parse_diagnostics.push(Diagnostic::new(
