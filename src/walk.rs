@@ -67,6 +67,11 @@ pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
             }
             continue;
         }
+        if !metadata.is_dir() {
+            // A FIFO, socket or device named on the command line: never read it.
+            errors.push(WalkError { path: root.clone(), message: "not a regular file".to_string() });
+            continue;
+        }
         let walker = WalkBuilder::new(root)
             .hidden(false)
             .git_global(false)

@@ -95,7 +95,15 @@ fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
         format!("syntax error: missing `{}`", error.kind())
     } else {
         let snippet: String = syntax::text(error, source).chars().take(20).collect();
-        let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
+        // Control characters (a NUL byte in a binary file) are shown escaped, never printed.
+        let snippet: String = snippet
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] })
+            .collect();
         if snippet.is_empty() { "syntax error".to_string() } else { format!("syntax error near `{snippet}`") }
     };
     Diagnostic::new(Rule::ParseError, at, message)
