@@ -43,6 +43,11 @@ pub trait Oracle {
     fn activates(&self, _site: SiteId, _method: &str) -> bool {
         false
     }
+    /// Whether `method` closes the resource of `site` (a method that closes only some kinds of
+    /// resource: `read()` to the end releases an HTTP response, not a file).
+    fn closes(&self, _site: SiteId, _method: &str) -> bool {
+        false
+    }
 }
 
 /// An oracle from a site table only: every argument is borrowed.
@@ -397,6 +402,9 @@ impl SiteWalker<'_> {
             Stmt::Close { var, .. } => Flow { normal: self.close(*var, entry), ..Flow::default() },
             Stmt::HandOff { var, how, .. } => Flow { normal: self.hand_off(*var, *how, entry), ..Flow::default() },
             Stmt::Use { .. } | Stmt::Await { .. } => Flow { normal: entry, ..Flow::default() },
+            Stmt::MethodCall { var, method, .. } if self.oracle.closes(self.site, method) => {
+                Flow { normal: self.close(*var, entry), ..Flow::default() }
+            }
             Stmt::MethodCall { var, method, .. } => {
                 let activates = self.behaviour.lazy && self.oracle.activates(self.site, method);
                 let normal = entry.map(|mut state, trace| {

@@ -1,16 +1,18 @@
 //! The command line: `connlint check`, `connlint rule`, `connlint rules`. Reads files, runs the
 //! core on them in parallel, prints. Exit status: 0 clean, 1 findings, 2 error.
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::output::{self, OutputFormat};
+use crate::config::SettingsResolver;
+use crate::output::{self, FileReport, Options, OutputFormat, Run, RunError};
 use crate::rule::Rule;
-use crate::run;
-use crate::walk;
+use crate::run::{self, ParseMode};
+use crate::settings::{Overrides, RuleSelector};
 
 #[derive(Debug, Parser)]
 #[command(name = "connlint", version, about = "Finds connection-lifecycle leaks in Python and Rust code")]
@@ -29,7 +31,13 @@ enum Command {
         code: String,
     },
     /// List every rule.
-    Rules,
+    Rules {
+        /// `text`: a table; `json`: a document (see docs/json-output.md).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        output_format: RulesFormat,
+    },
+    /// Run the language server (LSP over stdin and stdout), for editors.
+    Server,
     /// Print what the Rust walk recognises in a file (for developing connlint).
     #[command(hide = true)]
     DebugRust { path: PathBuf },
@@ -47,9 +55,71 @@ struct CheckArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
     output_format: OutputFormat,
-    /// When to use colour (`auto`: on a terminal, unless NO_COLOR is set).
+    /// When to use colour (`auto`: on a terminal, unless NO_COLOR is set). Only `full` and
+    /// `concise` are ever coloured.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Print how many findings each rule has, instead of the findings.
+    #[arg(long)]
+    statistics: bool,
+    /// Exit 0 even when something is found (an error still exits 2).
+    #[arg(long)]
+    exit_zero: bool,
+    /// Print the findings only: no summary line, no notices.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    rule_selection: RuleSelectionArgs,
+    /// Report only findings that this baseline file does not record.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Record today's findings in this baseline file (then exit 0), for `--baseline`.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Parse every Python module whole instead of only the parts that can matter (for
+    /// comparing; the results are the same).
+    #[arg(long, hide = true)]
+    whole_files: bool,
+    /// Print the settings that apply to this file (and where they come from), then exit.
+    #[arg(long, value_name = "PATH")]
+    show_settings: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RuleSelectionArgs {
+    /// Check only these rules (codes, prefixes such as `CL1`, names or `ALL`; comma-separated).
+    /// Replaces the configured `select`.
+    #[arg(long, value_name = "RULES")]
+    select: Option<String>,
+    /// Check these rules in addition to the selected ones.
+    #[arg(long, value_name = "RULES")]
+    extend_select: Option<String>,
+    /// Do not check these rules.
+    #[arg(long, value_name = "RULES")]
+    ignore: Option<String>,
+    /// Apply `exclude` even to files named on the command line (for pre-commit).
+    #[arg(long)]
+    force_exclude: bool,
+}
+
+impl RuleSelectionArgs {
+    fn overrides(&self) -> Result<Overrides, String> {
+        let list = |flag: &str, value: &Option<String>| {
+            value.as_deref().map(RuleSelector::parse_list).transpose().map_err(|e| format!("--{flag}: {e}"))
+        };
+        Ok(Overrides {
+            select: list("select", &self.select)?,
+            extend_select: list("extend-select", &self.extend_select)?.unwrap_or_default(),
+            ignore: list("ignore", &self.ignore)?.unwrap_or_default(),
+            force_exclude: self.force_exclude,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RulesFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,61 +168,175 @@ pub fn main() -> ExitCode {
             print!("{}", crate::python::debug_ir(&source));
             ExitCode::SUCCESS
         }
-        Command::Rules => {
-            for rule in Rule::ALL {
-                println!("{:<6} {:<28} {:<7} {}", rule.code(), rule.name(), rule.language(), rule.summary());
-            }
+        Command::Server => crate::lsp::run(),
+        Command::Rules { output_format } => {
+            print!(
+                "{}",
+                match output_format {
+                    RulesFormat::Text => output::rules_table(),
+                    RulesFormat::Json => output::rules_json(),
+                }
+            );
             ExitCode::SUCCESS
         }
     }
 }
 
 fn check(args: CheckArgs) -> ExitCode {
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
-    };
-    let (files, walk_errors) = walk::collect(&args.paths);
-    let mut had_error = false;
-    for error in &walk_errors {
-        eprintln!("connlint: error: {}: {}", error.path.display(), error.message);
-        had_error = true;
+    let format = args.output_format;
+    if args.statistics && !format.has_statistics() {
+        let name = format_name(format);
+        eprintln!(
+            "connlint: error: --statistics prints a table or JSON; it cannot be combined with --output-format {name}"
+        );
+        return ExitCode::from(2);
     }
-    let knowledge = match run::knowledge_for(&files) {
-        Ok(knowledge) => knowledge,
+    let color = use_color(args.color, std::env::var_os("NO_COLOR"), std::io::stdout().is_terminal());
+    let overrides = match args.rule_selection.overrides() {
+        Ok(overrides) => overrides,
+        Err(message) => {
+            eprintln!("connlint: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.show_settings {
+        return show_settings(path, overrides);
+    }
+    let mode = if args.whole_files { ParseMode::Whole } else { ParseMode::Selective };
+    let mut lint = match run::lint(&args.paths, overrides, mode) {
+        Ok(lint) => lint,
         Err(err) => {
             eprintln!("connlint: error: {err}");
             return ExitCode::from(2);
         }
     };
-    let results = run::check_files(&files, &knowledge);
-    let mut stdout = std::io::stdout().lock();
-    let mut findings = 0;
-    for result in &results {
+    let mut errors = Vec::new();
+    for error in &lint.walk_errors {
+        eprintln!("connlint: error: {}: {}", error.path.display(), error.message);
+        errors.push(RunError { path: run::display_path(&error.path), message: error.message.clone() });
+    }
+    if lint.results.is_empty() && errors.is_empty() && !args.quiet {
+        eprintln!("connlint: warning: no Python or Rust files to check under the given paths");
+    }
+    for result in &lint.results {
         if let Some(error) = &result.error {
             eprintln!("connlint: error: {}: {error}", result.path);
-            had_error = true;
+            errors.push(RunError { path: result.path.clone(), message: error.clone() });
         }
-        if let Some(notice) = &result.notice {
+        if let Some(notice) = &result.notice
+            && !args.quiet
+        {
             eprintln!("connlint: notice: {}: {notice}", result.path);
         }
-        if result.diagnostics.is_empty() {
-            continue;
-        }
-        findings += result.diagnostics.len();
-        let source = result.source.as_deref().unwrap_or_default();
-        let rendered = output::render_file(args.output_format, &result.path, source, &result.diagnostics, color);
-        if stdout.write_all(rendered.as_bytes()).is_err() {
-            return ExitCode::from(2);
+    }
+    if let Some(file) = &args.write_baseline {
+        return match run::write_baseline(&lint, file) {
+            Ok(count) => {
+                eprintln!("connlint: wrote {count} findings to the baseline {}", file.display());
+                if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+            }
+            Err(message) => {
+                eprintln!("connlint: error: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(file) = &args.baseline {
+        match run::apply_baseline(&mut lint, file) {
+            Ok((hidden, stale)) => {
+                if hidden > 0 && !args.quiet {
+                    eprintln!("connlint: notice: {hidden} findings of the baseline {} not shown", file.display());
+                }
+                if stale > 0 && !args.quiet {
+                    eprintln!(
+                        "connlint: notice: {stale} findings of the baseline {} are gone; \
+                         run with --write-baseline to drop them",
+                        file.display()
+                    );
+                }
+            }
+            Err(message) => {
+                eprintln!("connlint: error: {message}");
+                return ExitCode::from(2);
+            }
         }
     }
-    writeln!(stdout, "{}", output::summary(findings)).ok();
-    if had_error {
+    let run = Run {
+        files: lint
+            .results
+            .iter()
+            .map(|r| FileReport {
+                path: &r.path,
+                source: r.source.as_deref().unwrap_or_default(),
+                diagnostics: &r.diagnostics,
+            })
+            .collect(),
+        errors,
+        base: std::env::current_dir().ok(),
+    };
+    let options = Options { format, color, quiet: args.quiet, statistics: args.statistics };
+    let mut stdout = std::io::stdout().lock();
+    if output::write_run(&mut stdout, &run, &options).and_then(|()| stdout.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    if !run.errors.is_empty() {
         ExitCode::from(2)
-    } else if findings > 0 {
+    } else if run.diagnostic_count() > 0 && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--show-settings PATH`: what applies to one file, and where it comes from.
+fn show_settings(path: &Path, overrides: Overrides) -> ExitCode {
+    let mut resolver = SettingsResolver::new(overrides);
+    let is_dir = path.is_dir();
+    let settings = match resolver.settings_for(path, is_dir) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("connlint: error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let absolute = resolver.absolute(path);
+    print!("{}", settings.describe(&absolute, resolver.discovery()));
+    ExitCode::SUCCESS
+}
+
+/// Whether to colour: `always` and `never` as said; `auto` when stdout is a terminal and
+/// NO_COLOR is unset or empty (https://no-color.org).
+fn use_color(choice: ColorChoice, no_color: Option<OsString>, stdout_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn format_name(format: OutputFormat) -> String {
+    format.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_the_flag_the_terminal_and_no_color() {
+        use ColorChoice::{Always, Auto, Never};
+        let set = |v: &str| Some(OsString::from(v));
+        let cases = [
+            (Always, None, false, true),
+            (Always, set("1"), false, true),
+            (Never, None, true, false),
+            (Auto, None, true, true),
+            (Auto, None, false, false),
+            (Auto, set("1"), true, false),
+            (Auto, set(""), true, true),
+        ];
+        for (choice, no_color, terminal, expected) in cases {
+            assert_eq!(use_color(choice, no_color.clone(), terminal), expected, "{choice:?} {no_color:?} {terminal}");
+        }
     }
 }

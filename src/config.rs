@@ -5,17 +5,42 @@
 //!
 //! Reading the files is the edge's job ([`discover`], [`load`]); [`parse`] is pure.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::diagnostic::Severity;
 use crate::python::knowledge::Resource;
+use crate::settings::{Overrides, Pattern, RuleSelector, Settings};
 
 /// The settings of one configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
+    /// The rules to check (default: all); codes, prefixes (`CL1`), names or `ALL`.
+    pub select: Option<Vec<RuleSelector>>,
+    /// Rules added to `select`.
+    #[serde(default)]
+    pub extend_select: Vec<RuleSelector>,
+    /// Rules not to check.
+    #[serde(default)]
+    pub ignore: Vec<RuleSelector>,
+    /// Rules not to check in the files a glob matches (relative to this file's folder).
+    #[serde(default)]
+    pub per_file_ignores: BTreeMap<Pattern, Vec<RuleSelector>>,
+    /// Severity overrides: `{ CL105 = "warning" }`.
+    #[serde(default)]
+    pub severity: BTreeMap<RuleSelector, Severity>,
+    /// Globs of files and folders not to check; replaces the default list.
+    pub exclude: Option<Vec<Pattern>>,
+    /// Globs excluded in addition to `exclude`.
+    #[serde(default)]
+    pub extend_exclude: Vec<Pattern>,
+    /// Exclude files even when they are named on the command line (as pre-commit does).
+    #[serde(default)]
+    pub force_exclude: bool,
     /// The project's own openers, with the keys of `rules/python/*.toml`.
     #[serde(default)]
     pub resource: Vec<Resource>,
@@ -35,7 +60,7 @@ impl std::fmt::Display for ConfigError {
 }
 
 /// The file names that hold a configuration, by precedence within one folder.
-const CONFIG_FILES: &[&str] = &["connlint.toml", ".connlint.toml", "pyproject.toml", "Cargo.toml"];
+pub const CONFIG_FILES: &[&str] = &["connlint.toml", ".connlint.toml", "pyproject.toml", "Cargo.toml"];
 
 #[derive(Deserialize)]
 struct Pyproject {
@@ -97,50 +122,139 @@ pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
     Ok(config)
 }
 
-/// Finds the configuration that applies to files in `dir`: the nearest folder (walking up)
-/// that has one of the configuration files with a connlint section. Results are cached per
-/// folder.
+/// Finds the configuration that applies to files in a folder: the nearest folder (walking up)
+/// that has one of the configuration files with a connlint section. Configurations are read
+/// once, and the answer is cached per folder.
 #[derive(Debug, Default)]
 pub struct Discovery {
-    cache: HashMap<PathBuf, Option<PathBuf>>,
+    by_folder: HashMap<PathBuf, Option<PathBuf>>,
+    /// The same answers by the folder as written (saves making it canonical again).
+    by_written_folder: HashMap<PathBuf, Option<PathBuf>>,
+    loaded: HashMap<PathBuf, Arc<Config>>,
 }
 
 impl Discovery {
-    pub fn config_for(&mut self, dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    /// The configuration file for files in `dir`, with its settings.
+    pub fn config_for(&mut self, dir: &Path) -> Result<Option<(PathBuf, Arc<Config>)>, ConfigError> {
         let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Some(found) = self.by_written_folder.get(dir) {
+            return Ok(found.clone().map(|path| {
+                let config = self.loaded[&path].clone();
+                (path, config)
+            }));
+        }
+        let written = dir.to_path_buf();
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut chain = Vec::new();
         let mut current = Some(dir.as_path());
         let mut found = None;
         while let Some(folder) = current {
-            if let Some(cached) = self.cache.get(folder) {
+            if let Some(cached) = self.by_folder.get(folder) {
                 found = cached.clone();
                 break;
             }
             chain.push(folder.to_path_buf());
-            if let Some(file) = config_file_in(folder)? {
+            if let Some(file) = self.config_file_in(folder)? {
                 found = Some(file);
                 break;
             }
             current = folder.parent();
         }
         for folder in chain {
-            self.cache.insert(folder, found.clone());
+            self.by_folder.insert(folder, found.clone());
         }
-        Ok(found)
+        self.by_written_folder.insert(written, found.clone());
+        Ok(found.map(|path| {
+            let config = self.loaded[&path].clone();
+            (path, config)
+        }))
+    }
+
+    /// Every configuration read so far, in path order.
+    pub fn loaded(&self) -> Vec<(&Path, &Config)> {
+        let mut configs: Vec<(&Path, &Config)> = self.loaded.iter().map(|(p, c)| (p.as_path(), c.as_ref())).collect();
+        configs.sort_by_key(|(path, _)| *path);
+        configs
+    }
+
+    /// The configuration file of one folder, if it has one with a connlint section.
+    fn config_file_in(&mut self, folder: &Path) -> Result<Option<PathBuf>, ConfigError> {
+        for name in CONFIG_FILES {
+            let path = folder.join(name);
+            if !path.is_file() {
+                continue;
+            }
+            if let Some(config) = load(&path)? {
+                self.loaded.insert(path.clone(), Arc::new(config));
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
     }
 }
 
-/// The configuration file of one folder, if it has one with a connlint section.
-fn config_file_in(folder: &Path) -> Result<Option<PathBuf>, ConfigError> {
-    for name in CONFIG_FILES {
-        let path = folder.join(name);
-        if !path.is_file() {
-            continue;
-        }
-        if load(&path)?.is_some() {
-            return Ok(Some(path));
+/// The settings for every checked file: the nearest configuration's, with the command line's
+/// overrides. One [`Settings`] per configuration file.
+#[derive(Debug)]
+pub struct SettingsResolver {
+    discovery: Discovery,
+    overrides: Overrides,
+    /// The folder relative to which the patterns of files under no configuration match.
+    cwd: PathBuf,
+    by_config: HashMap<Option<PathBuf>, Arc<Settings>>,
+    canonical_folders: HashMap<PathBuf, PathBuf>,
+}
+
+impl SettingsResolver {
+    pub fn new(overrides: Overrides) -> SettingsResolver {
+        let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok()).unwrap_or_default();
+        SettingsResolver {
+            discovery: Discovery::default(),
+            overrides,
+            cwd,
+            by_config: HashMap::new(),
+            canonical_folders: HashMap::new(),
         }
     }
-    Ok(None)
+
+    /// The settings for a file or folder at `path`.
+    pub fn settings_for(&mut self, path: &Path, is_dir: bool) -> Result<Arc<Settings>, ConfigError> {
+        let dir = if is_dir { Some(path) } else { path.parent() };
+        let found = self.discovery.config_for(dir.unwrap_or(Path::new(".")))?;
+        let key = found.as_ref().map(|(path, _)| path.clone());
+        if let Some(settings) = self.by_config.get(&key) {
+            return Ok(settings.clone());
+        }
+        let settings = Arc::new(match found {
+            Some((config_path, config)) => {
+                let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+                Settings::new(Some(config_path), base, &config, &self.overrides)
+            }
+            None => Settings::new(None, self.cwd.clone(), &Config::default(), &self.overrides),
+        });
+        self.by_config.insert(key, settings.clone());
+        Ok(settings)
+    }
+
+    /// The absolute form of `path`, as the settings' patterns match it: its folder made
+    /// canonical (once per folder), and its name.
+    pub fn absolute(&mut self, path: &Path) -> PathBuf {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return std::fs::canonicalize(path).unwrap_or_else(|_| self.cwd.join(path));
+        };
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let folder = match self.canonical_folders.get(parent) {
+            Some(folder) => folder.clone(),
+            None => {
+                let folder = std::fs::canonicalize(parent).unwrap_or_else(|_| self.cwd.join(parent));
+                self.canonical_folders.insert(parent.to_path_buf(), folder.clone());
+                folder
+            }
+        };
+        folder.join(name)
+    }
+
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
 }

@@ -50,11 +50,102 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
     /// How to fix it, as a suggestion the user can copy.
     pub help: Option<String>,
+    /// Edits that fix it, when the rewrite is mechanical.
+    pub fix: Option<Fix>,
+    /// How serious it is: the rule's default, unless the configuration overrides it.
+    pub severity: Severity,
+    /// The qualified name of the enclosing function or class (`Store.connect`), if any: the
+    /// baseline keys findings by it so that moving a function does not orphan its entries.
+    pub scope: Option<String>,
+}
+
+/// How serious a finding is. Every reported finding fails the run (exit 1); the severity is
+/// what editors, SARIF (`level`) and GitHub annotations show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Whether applying a fix keeps behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Applicability {
+    /// Keeps behaviour; `--fix` applies it.
+    Safe,
+    /// Changes behaviour in a corner case or needs review; only `--unsafe-fixes` applies it.
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// Replace the bytes of `span` with `content` (an insertion when the span is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edit {
+    pub span: Span,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn replace(span: Span, content: impl Into<String>) -> Edit {
+        Edit { span, content: content.into() }
+    }
+    pub fn insert(at: usize, content: impl Into<String>) -> Edit {
+        Edit { span: Span::new(at, at), content: content.into() }
+    }
+    pub fn delete(span: Span) -> Edit {
+        Edit { span, content: String::new() }
+    }
+}
+
+/// A mechanical rewrite: edits that are applied together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// What the fix does, imperative ("Wrap the connection in `contextlib.closing`").
+    pub message: String,
+    pub applicability: Applicability,
+    /// Non-overlapping edits, sorted by position.
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn new(message: impl Into<String>, applicability: Applicability, mut edits: Vec<Edit>) -> Fix {
+        edits.sort();
+        Fix { message: message.into(), applicability, edits }
+    }
 }
 
 impl Diagnostic {
     pub fn new(rule: Rule, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { rule, span, message: message.into(), labels: Vec::new(), related: Vec::new(), help: None }
+        Diagnostic {
+            rule,
+            span,
+            message: message.into(),
+            labels: Vec::new(),
+            related: Vec::new(),
+            help: None,
+            fix: None,
+            severity: rule.default_severity(),
+            scope: None,
+        }
     }
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
@@ -66,6 +157,17 @@ impl Diagnostic {
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+    /// Sets the enclosing function, unless the rule already named a scope.
+    pub fn in_scope(mut self, scope: &str) -> Diagnostic {
+        if self.scope.is_none() {
+            self.scope = Some(scope.to_string());
+        }
+        self
+    }
+    pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
+        self.fix = Some(fix);
         self
     }
 }

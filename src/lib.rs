@@ -1,18 +1,23 @@
 //! connlint: finds connection-lifecycle leaks in Python and Rust code.
 //!
 //! The core (`ir`, `checker`, the frontends) takes source text and returns diagnostics; it does
-//! no I/O and knows no output format. The edge (`walk`, `output`, `cli`) reads files and prints.
+//! no I/O and knows no output format. The edge (`walk`, `output`, `cli`, `lsp`) reads files and
+//! prints, or speaks to an editor.
 
+pub mod baseline;
 pub mod checker;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod ir;
+pub mod lsp;
 pub mod output;
 pub mod python;
 pub mod rule;
 pub mod run;
 pub mod rust;
+pub mod settings;
+pub mod suppress;
 pub mod walk;
 
 use diagnostic::Diagnostic;

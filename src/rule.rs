@@ -3,9 +3,12 @@
 
 use std::fmt;
 
+use crate::diagnostic::{Applicability, Severity};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     ParseError,
+    UnusedSuppression,
     WithDoesNotClose,
     NeverClosed,
     CloseSkippedOnError,
@@ -49,6 +52,7 @@ struct RuleInfo {
 impl Rule {
     pub const ALL: &'static [Rule] = &[
         Rule::ParseError,
+        Rule::UnusedSuppression,
         Rule::WithDoesNotClose,
         Rule::NeverClosed,
         Rule::CloseSkippedOnError,
@@ -72,6 +76,12 @@ impl Rule {
                 name: "parse-error",
                 language: Language::Any,
                 doc: include_str!("../rules/CL000.md"),
+            },
+            Rule::UnusedSuppression => RuleInfo {
+                code: "CL001",
+                name: "unused-suppression",
+                language: Language::Any,
+                doc: include_str!("../rules/CL001.md"),
             },
             Rule::WithDoesNotClose => RuleInfo {
                 code: "CL101",
@@ -171,6 +181,41 @@ impl Rule {
 
     pub fn language(self) -> Language {
         self.info().language
+    }
+
+    /// The severity a finding has unless the configuration says otherwise: `error` where the
+    /// leak is certain on a normal path, `warning` where it needs an error, a loop or review.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Rule::ParseError
+            | Rule::WithDoesNotClose
+            | Rule::NeverClosed
+            | Rule::PoolCheckoutNotReturned
+            | Rule::ForgottenConnection
+            | Rule::DriverHalfDiscarded
+            | Rule::TransactionNotFinished
+            | Rule::FfiHandleNotClosed => Severity::Error,
+            Rule::UnusedSuppression
+            | Rule::CloseSkippedOnError
+            | Rule::OwnedFieldNeverClosed
+            | Rule::DiscardedResource
+            | Rule::FinishNotAwaited
+            | Rule::PoolPerCall
+            | Rule::ConnectionPerIteration
+            | Rule::NestedPoolCheckout => Severity::Warning,
+        }
+    }
+
+    /// Which fixes the rule can offer: the strongest applicability of its automatic edits.
+    pub fn fix_availability(self) -> Option<Applicability> {
+        match self {
+            Rule::WithDoesNotClose | Rule::UnusedSuppression | Rule::FinishNotAwaited => Some(Applicability::Safe),
+            Rule::NeverClosed
+            | Rule::CloseSkippedOnError
+            | Rule::PoolCheckoutNotReturned
+            | Rule::DriverHalfDiscarded => Some(Applicability::Unsafe),
+            _ => None,
+        }
     }
 
     /// The whole Markdown doc.

@@ -5,7 +5,8 @@
 //! a module the knowledge base knows (or a factory found elsewhere in the run). Factories grow
 //! the needle set: files that mention one are parsed in a further round.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,19 +16,23 @@ use aho_corasick::AhoCorasick;
 #[cfg(feature = "python")]
 use crate::ModuleInfo;
 use crate::SourceKind;
-use crate::config::{self, ConfigError, Discovery};
+use crate::baseline::Baseline;
+use crate::config::{Config, ConfigError, SettingsResolver};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
 use crate::python::project::{self, ModuleUnit, Project};
+use crate::python::select::Needles;
 use crate::rule::Rule;
-use crate::walk::{self, SourceFile};
+use crate::settings::{Overrides, Settings};
+use crate::suppress;
+use crate::walk::{self, SourceFile, WalkError};
 
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Analysis threads get a large stack so deeply nested input cannot overflow it.
-const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// What a run found in one file.
 #[derive(Debug, Clone)]
@@ -44,7 +49,8 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    fn new(path: String) -> FileResult {
+    /// A result with nothing found (yet).
+    pub fn new(path: String) -> FileResult {
         FileResult { path, source: None, diagnostics: Vec::new(), error: None, notice: None }
     }
 }
@@ -53,45 +59,197 @@ impl FileResult {
 enum Read {
     /// Parsed and lowered; waiting for the check.
     #[cfg(feature = "python")]
-    Lowered(ModuleUnit),
-    /// Mentions nothing that matters (yet).
-    Skipped,
+    Lowered(Box<ModuleUnit>),
+    /// Mentions nothing that matters (yet). The text is kept only when it has a suppression
+    /// comment, which may now suppress nothing (`CL001`).
+    Skipped(Option<Arc<str>>),
     Done(FileResult),
+}
+
+/// A whole run: the files found, what was found in each (after the settings and the
+/// suppressions), and the paths that could not be walked.
+#[derive(Debug)]
+pub struct Lint {
+    pub results: Vec<FileResult>,
+    pub walk_errors: Vec<WalkError>,
+    /// The settings that applied to each result, in the same order.
+    pub settings: Vec<Arc<Settings>>,
+}
+
+/// Walks `paths`, finds the configuration of every file, checks them all, and applies each
+/// file's rule selection, severities and suppression comments. A configuration that cannot be
+/// used stops the run: its findings would be wrong.
+pub fn lint(paths: &[PathBuf], overrides: Overrides, mode: ParseMode) -> Result<Lint, ConfigError> {
+    let resolver = Arc::new(Mutex::new(SettingsResolver::new(overrides)));
+    let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::default();
+    let exclude: walk::Exclude = {
+        let resolver = resolver.clone();
+        let first_error = first_error.clone();
+        Arc::new(move |path: &Path, named: bool| {
+            let Ok(mut resolver) = resolver.lock() else { return false };
+            // A folder's own configuration does not decide whether the folder is excluded.
+            let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match resolver.settings_for(governing, true) {
+                Ok(settings) => (!named || settings.force_exclude) && settings.is_excluded(&resolver.absolute(path)),
+                Err(err) => {
+                    if let Ok(mut first) = first_error.lock() {
+                        first.get_or_insert(err);
+                    }
+                    false
+                }
+            }
+        })
+    };
+    let (files, walk_errors) = walk::collect(paths, exclude);
+    if let Some(err) = first_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(err);
+    }
+    let mut resolver = resolver.lock().map_err(|_| ConfigError {
+        file: PathBuf::new(),
+        message: "internal error while reading the configuration".to_string(),
+    })?;
+    let settings = files.iter().map(|f| resolver.settings_for(&f.path, false)).collect::<Result<Vec<_>, _>>()?;
+    let knowledge = knowledge_from(&resolver.discovery().loaded())?;
+    let mut results = check_files(&files, &knowledge, mode);
+    for ((result, file), settings) in results.iter_mut().zip(&files).zip(&settings) {
+        apply_settings(result, file.kind, settings, &resolver.absolute(&file.path));
+    }
+    Ok(Lint { results, walk_errors, settings })
+}
+
+/// How a baseline file names a checked file: relative to the baseline's folder, with `/`.
+fn baseline_name(result_path: &str, baseline_dir: &Path) -> String {
+    let path = Path::new(result_path);
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let relative = absolute.strip_prefix(baseline_dir).unwrap_or(&absolute);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+fn baseline_dir(file: &Path) -> PathBuf {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Writes the findings of a run as a baseline; returns how many it records.
+pub fn write_baseline(lint: &Lint, file: &Path) -> Result<usize, String> {
+    let dir = baseline_dir(file);
+    let mut baseline = Baseline::default();
+    for result in &lint.results {
+        let source = result.source.as_deref().unwrap_or_default();
+        let name = baseline_name(&result.path, &dir);
+        for diagnostic in &result.diagnostics {
+            baseline.add(&name, source, diagnostic);
+        }
+    }
+    std::fs::write(file, baseline.to_json())
+        .map_err(|e| format!("{}: cannot write the baseline: {}", file.display(), walk::describe_io_error(&e)))?;
+    Ok(baseline.len())
+}
+
+/// Hides the findings a baseline file records. Returns how many were hidden, and how many of
+/// its entries matched nothing (fixed since).
+pub fn apply_baseline(lint: &mut Lint, file: &Path) -> Result<(usize, usize), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: cannot read the baseline: {}", file.display(), walk::describe_io_error(&e)))?;
+    let mut baseline = Baseline::from_json(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let dir = baseline_dir(file);
+    let mut hidden = 0;
+    for result in &mut lint.results {
+        let name = baseline_name(&result.path, &dir);
+        let source = result.source.clone().unwrap_or_else(|| Arc::from(""));
+        hidden += baseline.filter(&name, &source, &mut result.diagnostics).hidden;
+    }
+    Ok((hidden, baseline.unmatched()))
+}
+
+/// Keeps the findings of the rules selected for the file, at their configured severity, and
+/// applies the suppression comments.
+fn apply_settings(result: &mut FileResult, kind: SourceKind, settings: &Settings, absolute: &Path) {
+    let rules = settings.rules_for(absolute);
+    let mut diagnostics = std::mem::take(&mut result.diagnostics);
+    diagnostics.retain(|d| rules.contains(d.rule));
+    if let Some(source) = &result.source {
+        diagnostics = suppress::apply(source, kind, diagnostics, rules);
+    }
+    for diagnostic in &mut diagnostics {
+        diagnostic.severity = settings.severity_of(diagnostic.rule);
+    }
+    result.diagnostics = diagnostics;
+}
+
+/// Analyses one document held in memory (an editor's buffer) as a run analyses a file: the same
+/// byte prefilter, the same frontend, then the same settings step (rule selection, severities,
+/// suppressions). The document is analysed on its own, so factories defined in other modules are
+/// not known. `path` is the document's absolute path, for per-file ignores and the Python module
+/// name; the text need not be saved.
+pub fn lint_document(
+    path: &Path,
+    kind: SourceKind,
+    source: &str,
+    settings: &Settings,
+    knowledge: &Knowledge,
+) -> Vec<Diagnostic> {
+    let needles = match kind {
+        SourceKind::Python => knowledge_needles(knowledge),
+        SourceKind::Rust => rust_needles(crate::rust::knowledge::Knowledge::builtin()),
+    };
+    let label = path.display().to_string();
+    let mentions_nothing = AhoCorasick::new(&needles).is_ok_and(|matcher| !matcher.is_match(source));
+    let diagnostics = match kind {
+        _ if mentions_nothing => Vec::new(),
+        SourceKind::Rust => crate::rust::analyze(&label, source, crate::rust::knowledge::Knowledge::builtin()),
+        #[cfg(feature = "python")]
+        SourceKind::Python => {
+            let (name, package) = walk::python_module(path);
+            let module = ModuleInfo { name: &name, package: package.as_deref() };
+            crate::python::analyze(&label, source, module, knowledge)
+        }
+        #[cfg(not(feature = "python"))]
+        SourceKind::Python => Vec::new(),
+    };
+    let mut result = FileResult { source: Some(Arc::from(source)), diagnostics, ..FileResult::new(label) };
+    apply_settings(&mut result, kind, settings, path);
+    result.diagnostics
 }
 
 /// The knowledge for a run: what connlint ships, plus the `[[resource]]` entries of every
 /// configuration that applies to one of the files.
-pub fn knowledge_for(files: &[SourceFile]) -> Result<Knowledge, ConfigError> {
+pub fn knowledge_from(configs: &[(&Path, &Config)]) -> Result<Knowledge, ConfigError> {
     let mut knowledge = Knowledge::builtin().clone();
-    let mut discovery = Discovery::default();
-    let mut seen = std::collections::HashSet::new();
-    for file in files {
-        let dir = file.path.parent().unwrap_or(Path::new("."));
-        let Some(config_path) = discovery.config_for(dir)? else { continue };
-        if !seen.insert(config_path.clone()) {
-            continue;
-        }
-        let Some(config) = config::load(&config_path)? else { continue };
-        for resource in config.resource {
+    for (config_path, config) in configs {
+        for resource in &config.resource {
             knowledge
-                .add_resource(&config_path.display().to_string(), resource)
-                .map_err(|message| ConfigError { file: config_path.clone(), message })?;
+                .add_resource(&config_path.display().to_string(), resource.clone())
+                .map_err(|message| ConfigError { file: config_path.to_path_buf(), message })?;
         }
     }
     Ok(knowledge)
 }
 
+/// How much of each Python module to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseMode {
+    /// Only the statements that can matter (see `python::select`); the default.
+    #[default]
+    Selective,
+    /// Every module whole: slower; for comparing with the selective mode.
+    Whole,
+}
+
 /// Checks every file with the given knowledge; results come back in file order.
-pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResult> {
+pub fn check_files(files: &[SourceFile], knowledge: &Knowledge, mode: ParseMode) -> Vec<FileResult> {
     let module_needles = knowledge_needles(knowledge);
     let python_matcher = AhoCorasick::new(&module_needles).ok();
     let rust_matcher = AhoCorasick::new(rust_needles(crate::rust::knowledge::Knowledge::builtin())).ok();
+    let needles = Needles::from_knowledge(knowledge);
+    let none = HashSet::new();
+    let reading = Reading { needles: &needles, mode, wanted: &none };
     let first: Vec<Read> = parallel_map(files, |file| {
         let matcher = match file.kind {
             SourceKind::Python => python_matcher.as_ref(),
             SourceKind::Rust => rust_matcher.as_ref(),
         };
-        read_and_lower(file, knowledge, matcher)
+        read_and_lower(file, knowledge, matcher, reading)
     });
 
     #[cfg(not(feature = "python"))]
@@ -102,18 +260,28 @@ pub fn check_files(files: &[SourceFile], knowledge: &Knowledge) -> Vec<FileResul
             .zip(files)
             .map(|(read, file)| match read {
                 Read::Done(result) => result,
-                Read::Skipped => FileResult::new(display_path(&file.path)),
+                Read::Skipped(source) => FileResult { source, ..FileResult::new(display_path(&file.path)) },
             })
             .collect()
     }
     #[cfg(feature = "python")]
-    finish_python(files, first, knowledge)
+    finish_python(files, first, knowledge, reading)
+}
+
+/// How Python modules are read in one round.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+struct Reading<'a> {
+    needles: &'a Needles,
+    mode: ParseMode,
+    /// Functions that parsed code calls: their definitions are parsed too.
+    wanted: &'a HashSet<String>,
 }
 
 /// The Python round: summaries across the modules read, more files for the factories found,
 /// then the check of every module.
 #[cfg(feature = "python")]
-fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) -> Vec<FileResult> {
+fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge, reading: Reading) -> Vec<FileResult> {
     let mut results: Vec<Option<FileResult>> = Vec::with_capacity(files.len());
     let mut unit_of_file: Vec<Option<usize>> = vec![None; files.len()];
     let mut skipped = Vec::new();
@@ -122,48 +290,86 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         match read {
             Read::Lowered(unit) => {
                 unit_of_file[i] = Some(project.modules.len());
-                project.add(unit);
+                project.add(*unit);
                 results.push(None);
             }
-            Read::Skipped => {
+            Read::Skipped(source) => {
                 if files[i].kind == SourceKind::Python {
                     skipped.push(i);
                 }
-                results.push(Some(FileResult::new(display_path(&files[i].path))));
+                results.push(Some(FileResult { source, ..FileResult::new(display_path(&files[i].path)) }));
             }
             Read::Done(result) => results.push(Some(result)),
         }
     }
 
-    // Factories found so far may be called from files that mention no opener: parse those too,
-    // until no new factory turns up.
+    // Factories found so far may be called from files that mention no opener, or from parts of
+    // a module that were not parsed; functions that other modules call may do something with
+    // what they are given. Parse those too, until nothing new turns up.
+    if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+        let partial = project.modules.iter().filter(|m| m.partial).count();
+        eprintln!("first round: {} modules ({partial} in part)", project.modules.len());
+    }
     let mut summaries = project.summaries();
-    let mut known_names: Vec<String> = Vec::new();
+    let mut needles = reading.needles.clone();
+    let mut known_factories: Vec<(String, String)> = Vec::new();
+    let mut searched_defs: HashSet<String> = HashSet::new();
     loop {
-        let names: Vec<String> =
-            Project::factory_names(&summaries).into_iter().filter(|n| !known_names.contains(n)).collect();
-        if names.is_empty() || skipped.is_empty() {
-            break;
-        }
-        known_names.extend(names.iter().cloned());
-        let Ok(factory_matcher) = AhoCorasick::new(&names) else { break };
-        let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
-        let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(&factory_matcher)));
-        let mut still_skipped = Vec::new();
         let mut added = false;
-        for (read, &i) in reads.into_iter().zip(&skipped) {
-            match read {
-                Read::Lowered(unit) => {
-                    unit_of_file[i] = Some(project.modules.len());
-                    project.add(unit);
-                    results[i] = None;
-                    added = true;
-                }
-                Read::Skipped => still_skipped.push(i),
-                Read::Done(result) => results[i] = Some(result),
+
+        // New factories: the files and the parts of modules that mention one.
+        let factories: Vec<(String, String)> = Project::factory_names(&summaries, knowledge)
+            .into_iter()
+            .filter(|f| !known_factories.contains(f))
+            .collect();
+        let names: Vec<&str> = factories.iter().map(|(_, name)| name.as_str()).collect();
+        let factory_matcher = if names.is_empty() { None } else { AhoCorasick::new(&names).ok() };
+        for (module, name) in &factories {
+            needles.factories.entry(name.clone()).or_default().push(module.clone());
+        }
+        known_factories.extend(factories.iter().cloned());
+        let round = Reading { needles: &needles, ..reading };
+        if let Some(factory_matcher) = &factory_matcher {
+            added |= read_skipped(
+                files,
+                &mut skipped,
+                factory_matcher,
+                round,
+                knowledge,
+                &mut project,
+                &mut results,
+                &mut unit_of_file,
+            );
+        }
+        // Functions given a resource, defined in parts or files not read yet: they may close or
+        // keep what they are given.
+        let receivers = project.resource_receivers(&summaries);
+        added |= select_more(&mut project, knowledge, round, factory_matcher.as_ref(), &receivers);
+        let wanted: HashSet<String> = receivers
+            .into_iter()
+            .filter(|name| !searched_defs.contains(name) && !PYTHON_BUILTIN_CALLS.contains(&name.as_str()))
+            .collect();
+        if !wanted.is_empty() && !skipped.is_empty() {
+            searched_defs.extend(wanted.iter().cloned());
+            let patterns: Vec<String> = wanted.iter().map(|name| format!("def {name}(")).collect();
+            if let Ok(def_matcher) = AhoCorasick::new(&patterns) {
+                let round = Reading { needles: &needles, wanted: &wanted, ..reading };
+                added |= read_skipped(
+                    files,
+                    &mut skipped,
+                    &def_matcher,
+                    round,
+                    knowledge,
+                    &mut project,
+                    &mut results,
+                    &mut unit_of_file,
+                );
             }
         }
-        skipped = still_skipped;
+
+        if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+            eprintln!("round: {} new factories, {} modules, added {added}", names.len(), project.modules.len());
+        }
         if !added {
             break;
         }
@@ -202,40 +408,210 @@ fn finish_python(files: &[SourceFile], first: Vec<Read>, knowledge: &Knowledge) 
         .collect()
 }
 
-/// The byte strings whose presence makes a Rust file worth parsing: the crates the knowledge
-/// knows, the C openers, and the std calls that forget or leak.
-fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
-    let mut needles: Vec<String> = knowledge.crates().map(str::to_string).collect();
-    needles.extend(knowledge.ffi.iter().flat_map(|f| f.open.iter().cloned()));
-    needles.extend(["TcpStream", "UnixStream", "forget", "ManuallyDrop", "leak", "into_raw"].map(String::from));
-    needles.sort();
-    needles.dedup();
-    needles
+/// Calls too common to look for a definition of in other files.
+#[cfg(feature = "python")]
+const PYTHON_BUILTIN_CALLS: &[&str] = &[
+    "print",
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "set",
+    "tuple",
+    "isinstance",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "super",
+    "range",
+    "enumerate",
+    "zip",
+    "min",
+    "max",
+    "sorted",
+    "repr",
+    "type",
+    "open",
+    "iter",
+    "next",
+    "format",
+    "append",
+    "extend",
+    "join",
+    "split",
+    "get",
+    "items",
+    "keys",
+    "values",
+    "encode",
+    "decode",
+    "strip",
+    "startswith",
+    "endswith",
+    "replace",
+    "lower",
+    "upper",
+    "assertEqual",
+    "assertTrue",
+    "assertFalse",
+    "assertRaises",
+    "assertIn",
+    "assertIs",
+    "assertIsNone",
+    "assertIsNotNone",
+];
+
+/// Reads the skipped files that `matcher` finds something in, and adds those with a part that
+/// matters to the project. Returns whether any was added.
+#[cfg(feature = "python")]
+#[allow(clippy::too_many_arguments)]
+fn read_skipped(
+    files: &[SourceFile],
+    skipped: &mut Vec<usize>,
+    matcher: &AhoCorasick,
+    reading: Reading,
+    knowledge: &Knowledge,
+    project: &mut Project,
+    results: &mut [Option<FileResult>],
+    unit_of_file: &mut [Option<usize>],
+) -> bool {
+    let candidates: Vec<SourceFile> = skipped.iter().map(|&i| files[i].clone()).collect();
+    let reads = parallel_map(&candidates, |file| read_and_lower(file, knowledge, Some(matcher), reading));
+    let mut still_skipped = Vec::new();
+    let mut added = false;
+    for (read, &i) in reads.into_iter().zip(skipped.iter()) {
+        match read {
+            Read::Lowered(unit) => {
+                unit_of_file[i] = Some(project.modules.len());
+                project.add(*unit);
+                results[i] = None;
+                added = true;
+            }
+            Read::Skipped(_) => still_skipped.push(i),
+            Read::Done(result) => results[i] = Some(result),
+        }
+    }
+    *skipped = still_skipped;
+    added
 }
 
-/// The byte strings whose presence makes a Python file worth parsing: the top-level module of
-/// every opener (a file must import it to call it), and methods recognised on any receiver.
-fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
-    let mut needles: Vec<String> = knowledge
-        .resources
+/// Parses more of the modules parsed in part: where a part not parsed mentions a new factory
+/// (`factories`), or defines a function that is given a resource (`receivers`). Returns
+/// whether any module changed.
+#[cfg(feature = "python")]
+fn select_more(
+    project: &mut Project,
+    knowledge: &Knowledge,
+    reading: Reading,
+    factories: Option<&AhoCorasick>,
+    receivers: &HashSet<String>,
+) -> bool {
+    let work: Vec<(usize, HashSet<String>)> = project
+        .modules
         .iter()
-        .flat_map(|r| {
-            let root = r.module.split('.').next().unwrap_or_default().to_string();
-            let any_receiver: Vec<String> = if r.unknown_receiver.as_deref() == Some("any") {
-                r.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string).collect()
-            } else {
-                Vec::new()
-            };
-            std::iter::once(root).chain(any_receiver)
+        .enumerate()
+        .filter(|(_, unit)| unit.partial)
+        .filter_map(|(m, unit)| {
+            let newly_wanted: HashSet<String> = unit
+                .unselected_defs
+                .iter()
+                .filter(|d| receivers.contains(d.as_str()) && !unit.wanted_defs.contains(*d))
+                .cloned()
+                .collect();
+            let mentions_factory = factories.is_some_and(|f| f.is_match(unit.source.as_bytes()));
+            (mentions_factory || !newly_wanted.is_empty()).then(|| {
+                let mut wanted = unit.wanted_defs.clone();
+                wanted.extend(newly_wanted);
+                (m, wanted)
+            })
         })
-        .filter(|n| !n.is_empty())
         .collect();
+    let relowered = parallel_map(&work, |(m, wanted)| {
+        let unit = &project.modules[*m];
+        let (name, package) = walk::python_module(Path::new(&unit.path));
+        let module = ModuleInfo { name: &name, package: package.as_deref() };
+        std::panic::catch_unwind(|| {
+            let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
+            let selected = crate::python::select::select(&unit.source, module_name, reading.needles, wanted);
+            // The same parts as before: nothing to parse again.
+            if selected.selection == unit.selection {
+                return None;
+            }
+            let whole = reading.mode == ParseMode::Whole;
+            project::lower_selected(&unit.path, module, unit.source.clone(), knowledge, selected, wanted, whole)
+        })
+        .ok()
+        .flatten()
+    });
+    let mut changed = false;
+    for ((m, _), unit) in work.into_iter().zip(relowered) {
+        let Some(unit) = unit else { continue };
+        let old = &project.modules[m];
+        if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
+            continue;
+        }
+        project.replace(m, unit);
+        changed = true;
+    }
+    changed
+}
+
+/// The byte strings whose presence makes a Rust file worth parsing: a path into a crate the
+/// knowledge knows (`sqlx::`), and for the crates every file names (`std`, `tokio`), the
+/// resource types themselves (`TcpStream`); and the C openers. A resource of a crate can only
+/// be named through such a path, so the crate's own sources (`crate::pool::Pool`) are not read.
+fn rust_needles(knowledge: &crate::rust::knowledge::Knowledge) -> Vec<String> {
+    let mut needles = Vec::new();
+    for resource in &knowledge.resources {
+        match resource.crate_name.as_str() {
+            "std" | "core" | "tokio" => {
+                needles.extend(resource.types.iter().filter_map(|t| t.rsplit("::").next()).map(str::to_string))
+            }
+            name => needles.extend([format!("{name}::"), format!("use {name}")]),
+        }
+    }
+    needles.extend(knowledge.ffi.iter().flat_map(|f| f.open.iter().cloned()));
     needles.sort();
     needles.dedup();
     needles
 }
 
-fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>) -> Read {
+/// Whether a needle occurs in a Rust file outside a line comment (doc comments name crates in
+/// their examples all the time).
+fn mentions_in_code(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
+    matcher.find_iter(bytes).any(|found| {
+        let line_start = bytes[..found.start()].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        !bytes[line_start..found.start()].windows(2).any(|w| w == b"//")
+    })
+}
+
+/// The byte strings whose presence makes a Python file worth parsing: every module that has a
+/// resource, as an import names it (`sqlite3`; `http.client` or `from http import`), and the
+/// methods recognised on any receiver. Only the root of a dotted module would match every URL.
+fn knowledge_needles(knowledge: &Knowledge) -> Vec<String> {
+    let mut needles = Vec::new();
+    for resource in &knowledge.resources {
+        match resource.module.rsplit_once('.') {
+            Some((parent, _)) => {
+                needles.push(resource.module.clone());
+                needles.push(format!("from {parent} import"));
+            }
+            None => needles.push(resource.module.clone()),
+        }
+        if resource.unknown_receiver.as_deref() == Some("any") {
+            needles.extend(resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string));
+        }
+    }
+    needles.retain(|n| !n.is_empty());
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
+fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&AhoCorasick>, reading: Reading) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
     match std::fs::metadata(&file.path) {
@@ -263,14 +639,26 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             return Read::Done(result);
         }
     };
-    if let Some(matcher) = matcher
-        && !matcher.is_match(&bytes)
-    {
-        return Read::Skipped;
+    if let Some(matcher) = matcher {
+        let relevant = match file.kind {
+            SourceKind::Rust => mentions_in_code(matcher, &bytes),
+            SourceKind::Python => matcher.is_match(&bytes),
+        };
+        if !relevant {
+            return Read::Skipped(suppression_text(bytes));
+        }
     }
     let source: Arc<str> = match String::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
         Err(err) => {
+            // A Python file that declares another encoding (PEP 263) is valid Python; say it was
+            // not checked rather than call it broken.
+            if file.kind == SourceKind::Python
+                && let Some(encoding) = declared_encoding(err.as_bytes())
+            {
+                result.notice = Some(format!("not checked: encoded as {encoding} (connlint reads UTF-8)"));
+                return Read::Done(result);
+            }
             let valid_up_to = err.utf8_error().valid_up_to();
             result.source = Some(Arc::from(String::from_utf8_lossy(err.as_bytes()).into_owned()));
             result.diagnostics.push(
@@ -281,7 +669,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
         }
     };
     #[cfg(not(feature = "python"))]
-    let _ = knowledge;
+    let _ = (knowledge, reading);
     match file.kind {
         SourceKind::Rust => {
             // A Rust file is checked on its own; it is done once read.
@@ -303,8 +691,21 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
         SourceKind::Python => {
             let (name, package) = walk::python_module(&file.path);
             let module = ModuleInfo { name: &name, package: package.as_deref() };
-            match std::panic::catch_unwind(|| project::lower_unit(&path, module, source.clone(), knowledge)) {
-                Ok(unit) => Read::Lowered(unit),
+            let whole = reading.mode == ParseMode::Whole;
+            let lowered = std::panic::catch_unwind(|| {
+                project::lower_unit_selected(
+                    &path,
+                    module,
+                    source.clone(),
+                    knowledge,
+                    reading.needles,
+                    reading.wanted,
+                    whole,
+                )
+            });
+            match lowered {
+                Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
+                Ok(None) => Read::Skipped(has_suppression(source.as_bytes()).then_some(source)),
                 Err(_) => {
                     result.source = Some(source);
                     result.diagnostics.push(Diagnostic::new(
@@ -317,6 +718,47 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, matcher: Option<&Aho
             }
         }
     }
+}
+
+/// The encoding a Python file declares on its first or second line (`# -*- coding: koi8-r -*-`),
+/// when it is not UTF-8.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    for line in bytes.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        let Some(at) = trimmed.find("coding") else { continue };
+        let rest = &trimmed[at + "coding".len()..];
+        let Some(rest) = rest.strip_prefix([':', '=']) else { continue };
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        let normalized = name.to_ascii_lowercase().replace('_', "-");
+        if !name.is_empty() && !matches!(normalized.as_str(), "utf-8" | "utf8" | "utf-8-sig") {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Whether a text may hold a suppression comment.
+fn has_suppression(bytes: &[u8]) -> bool {
+    static MATCHER: std::sync::LazyLock<Option<AhoCorasick>> = std::sync::LazyLock::new(|| {
+        AhoCorasick::builder().ascii_case_insensitive(true).build(["connlint:", "noqa"]).ok()
+    });
+    MATCHER.as_ref().is_none_or(|m| m.is_match(bytes))
+}
+
+/// The text of a skipped file, if it holds a suppression comment (and is UTF-8).
+fn suppression_text(bytes: Vec<u8>) -> Option<Arc<str>> {
+    if !has_suppression(&bytes) {
+        return None;
+    }
+    String::from_utf8(bytes).ok().map(Arc::from)
 }
 
 /// Maps `f` over `items` on as many threads as there are cores, keeping the order. Threads get

@@ -2,33 +2,11 @@
 //! virtualenvs and build output. This is the I/O edge; the core never walks.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ignore::WalkBuilder;
 
 use crate::SourceKind;
-
-/// Folder names never walked into (they hold no code of the project's own).
-const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    ".bzr",
-    ".jj",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    ".eggs",
-    ".direnv",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    "__pycache__",
-    "__pypackages__",
-    "node_modules",
-    "site-packages",
-    "target",
-];
 
 /// A file to check.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,9 +22,12 @@ pub struct WalkError {
     pub message: String,
 }
 
+/// Says whether a path is excluded by the configuration: `(path, named_on_the_command_line)`.
+pub type Exclude = Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
+
 /// Collects the source files under `roots`, sorted by path. Files named explicitly are checked
 /// whatever the ignore files say, as long as connlint reads their language.
-pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
+pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<WalkError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in roots {
@@ -58,11 +39,14 @@ pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
             }
         };
         if metadata.is_file() {
+            if exclude(root, true) {
+                continue;
+            }
             match SourceKind::of_path(root) {
                 Some(kind) => files.push(SourceFile { path: root.clone(), kind }),
                 None => errors.push(WalkError {
                     path: root.clone(),
-                    message: "not a Python file (connlint reads `.py` files)".to_string(),
+                    message: "not a Python or Rust file (connlint reads `.py` and `.rs` files)".to_string(),
                 }),
             }
             continue;
@@ -72,14 +56,21 @@ pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
             errors.push(WalkError { path: root.clone(), message: "not a regular file".to_string() });
             continue;
         }
+        if exclude(root, true) {
+            continue;
+        }
+        let exclude = exclude.clone();
         let walker = WalkBuilder::new(root)
             .hidden(false)
             .git_global(false)
             .require_git(false)
             .follow_links(false)
-            .filter_entry(|entry| {
+            .filter_entry(move |entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                !(is_dir && entry.depth() > 0 && is_skipped_dir(entry.path()))
+                !(exclude(entry.path(), false) || is_dir && entry.path().join("pyvenv.cfg").is_file())
             })
             .build();
         for entry in walker {
@@ -98,11 +89,6 @@ pub fn collect(roots: &[PathBuf]) -> (Vec<SourceFile>, Vec<WalkError>) {
     files.sort();
     files.dedup();
     (files, errors)
-}
-
-fn is_skipped_dir(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    SKIPPED_DIRS.contains(&name) || path.join("pyvenv.cfg").is_file()
 }
 
 fn walk_error(err: ignore::Error) -> WalkError {

@@ -1,41 +1,8 @@
 //! The command line as a user meets it: exit codes, formats, errors that name the path.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn connlint(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_connlint")).args(args).current_dir(cwd).output().expect("connlint runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh folder with the given files.
-fn project(files: &[(&str, &str)]) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "connlint-cli-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    dir
-}
-
-const LEAKY: &str = "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:\n        conn.execute('x')\n";
-const CLEAN: &str = "import sqlite3\nfrom contextlib import closing\n\ndef f(p):\n    with closing(sqlite3.connect(p)) as conn:\n        conn.execute('x')\n";
+use common::{CLEAN, LEAKY, connlint, project, stderr, stdout};
 
 #[test]
 fn exit_codes() {
@@ -79,7 +46,8 @@ fn concise_format_is_one_line_per_diagnostic() {
 
 #[test]
 fn a_file_that_does_not_parse_gets_cl000_and_the_run_goes_on() {
-    let dir = project(&[("broken.py", "import sqlite3\n\ndef broken(:\n    pass\n"), ("leaky.py", LEAKY)]);
+    let broken = "import sqlite3\n\ndef broken(:\n    return sqlite3.connect(\x27x\x27)\n";
+    let dir = project(&[("broken.py", broken), ("leaky.py", LEAKY)]);
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
@@ -140,4 +108,14 @@ fn rust_files_are_checked_and_a_rust_syntax_error_is_cl000() {
     let text = stdout(&output);
     assert!(text.contains("src/lib.rs:3:5: CL204"), "{text}");
     assert!(text.contains("src/broken.rs:") && text.contains("CL000"), "{text}");
+}
+
+#[test]
+fn a_file_in_a_declared_encoding_gets_a_notice_not_a_finding() {
+    let dir = project(&[]);
+    std::fs::write(dir.join("koi8.py"), b"# -*- coding: koi8-r -*-\nx = '\xd4\xc5\xd3\xd4'\nimport sqlite3\n")
+        .expect("write");
+    let output = connlint(&["check", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stderr(&output).contains("koi8.py: not checked: encoded as koi8-r"), "{}", stderr(&output));
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use connlint::SourceKind;
 use connlint::output::{self, OutputFormat};
-use connlint::walk::SourceFile;
+use connlint::run::ParseMode;
+use connlint::settings::Overrides;
 
 /// A fixture that expects no diagnostic at all says so on its first line, so that a missing
 /// marker is never mistaken for an intended silence.
@@ -68,7 +69,7 @@ fn relative(path: &Path) -> String {
 
 /// The fixtures checked together: each file directly under `fixtures/<language>/` on its own,
 /// and each folder below that as one project (for helpers in other modules).
-fn fixture_groups() -> Vec<Vec<PathBuf>> {
+fn fixture_groups() -> Vec<(PathBuf, Vec<PathBuf>)> {
     let mut groups: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = std::collections::BTreeMap::new();
     let root = fixture_root();
     for path in fixture_files() {
@@ -81,7 +82,7 @@ fn fixture_groups() -> Vec<Vec<PathBuf>> {
         };
         groups.entry(key).or_default().push(path);
     }
-    groups.into_values().collect()
+    groups.into_iter().collect()
 }
 
 #[test]
@@ -90,21 +91,18 @@ fn every_marker_is_hit_and_nothing_else_is_reported() {
     assert!(files.len() >= 5, "expected the fixture suite, found {} files", files.len());
     let bless = std::env::var_os("CONNLINT_BLESS").is_some();
     let mut failures = Vec::new();
-    for group in fixture_groups() {
-        let sources: Vec<SourceFile> = group
-            .iter()
-            .map(|path| SourceFile {
-                path: PathBuf::from(relative(path)),
-                kind: SourceKind::of_path(path).expect("fixture of a known language"),
-            })
-            .collect();
-        let knowledge = connlint::run::knowledge_for(&sources).unwrap_or_else(|e| panic!("{e}"));
-        let results = connlint::run::check_files(&sources, &knowledge);
-        for (path, result) in group.iter().zip(&results) {
+    for (root, group) in fixture_groups() {
+        // A project is checked as a folder, the way a user runs it, so its configuration's
+        // exclusions apply; a file that is excluded gets no result and must be marked clean.
+        let lint = connlint::run::lint(&[PathBuf::from(relative(&root))], Overrides::default(), ParseMode::Selective)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(lint.walk_errors.is_empty(), "{:?}", lint.walk_errors);
+        for path in &group {
             let kind = SourceKind::of_path(path).expect("fixture of a known language");
             let source = std::fs::read_to_string(path).expect("fixture is UTF-8");
             let name = relative(path);
-            assert_eq!(result.path, name);
+            let unchecked = connlint::run::FileResult::new(name.clone());
+            let result = lint.results.iter().find(|r| r.path == name).unwrap_or(&unchecked);
             if let Some(error) = &result.error {
                 failures.push(format!("{name}: {error}"));
             }
@@ -183,4 +181,28 @@ fn first_difference(kept: &str, rendered: &str) -> String {
         }
     }
     format!("  kept {} lines, rendered {} lines", kept.lines().count(), rendered.lines().count())
+}
+
+/// Parsing only the parts of a module that can matter gives the same findings as parsing it
+/// whole, on every fixture.
+#[test]
+fn selective_parsing_finds_what_whole_parsing_finds() {
+    let mut compared = 0;
+    for (root, _) in fixture_groups() {
+        let paths = [PathBuf::from(relative(&root))];
+        let whole =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Whole).unwrap_or_else(|e| panic!("{e}"));
+        let selective =
+            connlint::run::lint(&paths, Overrides::default(), ParseMode::Selective).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.results.len(), selective.results.len());
+        for (w, s) in whole.results.iter().zip(&selective.results) {
+            assert_eq!(w.path, s.path);
+            let summary = |r: &connlint::run::FileResult| {
+                r.diagnostics.iter().map(|d| (d.rule, d.span, d.message.clone(), d.help.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(summary(w), summary(s), "{}: whole and selective parsing differ", w.path);
+            compared += w.diagnostics.len();
+        }
+    }
+    assert!(compared > 100, "the fixtures have findings to compare ({compared})");
 }

@@ -796,7 +796,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => {}
             }
         }
-        if contains_yield(body, 0) { FunctionKind::Generator } else { FunctionKind::Plain }
+        // Most bodies have no `yield` in their text at all: skip the walk for them.
+        let may_yield = text(body, self.src).contains("yield");
+        if may_yield && contains_yield(body, 0) { FunctionKind::Generator } else { FunctionKind::Plain }
     }
 
     /// Interns the parameters (in order, for callers' positional arguments); annotations tell
@@ -1891,7 +1893,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return false;
             }
             if self.scope.close_methods.contains(method) {
-                if receiver.kind() == "identifier" {
+                if receiver.kind() == "identifier" && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
+                    // `f.read()`: closes an HTTP response (read to the end), not a file; the
+                    // checker asks what the resource's own close methods are.
+                    let var = self.var(text(receiver, self.src));
+                    out.push(Stmt::MethodCall { var, method: method.to_string(), span: span(node) });
+                } else if receiver.kind() == "identifier" {
                     let var = self.var(text(receiver, self.src));
                     self.close(var, span(node), out);
                 } else if let Some(field) = self.self_field(receiver) {
@@ -2104,7 +2111,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn argument_hints(&self, call: Node) -> Vec<String> {
         let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
         let mut hints = Vec::new();
-        for argument in named_children(arguments) {
+        for (index, argument) in named_children(arguments).into_iter().enumerate() {
+            // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
+            if index == 0 && !matches!(argument.kind(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
+            {
+                hints.push("#0".to_string());
+            }
             let value = match argument.kind() {
                 "keyword_argument" => {
                     if let Some(name) = argument.child_by_field_name("name") {
@@ -2257,17 +2269,29 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 }
 
-/// Whether a file is test code by its path: in a `test`/`tests`/`testing` folder, or named
-/// `test_*.py`, `*_test.py`, `tests.py` or `conftest.py`.
-pub fn is_test_path(path: &str) -> bool {
+/// Whether a module is test code by its path and dotted name: named `test_*.py`, `*_test.py`,
+/// `tests.py` or `conftest.py`, or in a `tests`/`testing` package or folder, or under a top
+/// `test` package or folder (not a library's `mylib.test` helpers, which are library code).
+pub fn is_test_path(path: &str, module: &str) -> bool {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some((file, folders)) = parts.split_last() else { return false };
     let stem = file.strip_suffix(".py").unwrap_or(file);
-    folders.iter().any(|f| matches!(*f, "test" | "tests" | "testing"))
+    let packages: Vec<&str> = module.split('.').collect();
+    // Folders above the package (`tests/unit/` holding scripts) count by their names; inside
+    // a package, `tests` and `testing` do, and `test` only as the top package (CPython's
+    // `test.test_os`), not as a library's own package of test helpers (`django.test`).
+    let above_package = folders.len().saturating_sub(packages.len().saturating_sub(1));
+    folders[..above_package].iter().any(|f| matches!(*f, "test" | "tests" | "testing"))
+        || packages[..packages.len().saturating_sub(1)].iter().any(|p| matches!(*p, "tests" | "testing"))
+        || (packages.len() > 1 && packages[0] == "test")
         || stem.starts_with("test_")
         || stem.ends_with("_test")
         || matches!(stem, "tests" | "conftest")
 }
+
+/// Methods that close whatever resource they are called on; other close methods of the
+/// knowledge (`read`, `quit`, `wait`) close only the resources that list them.
+const UNIVERSAL_CLOSE_METHODS: &[&str] = &["close", "__exit__", "__aexit__", "aclose"];
 
 /// `TestUsers`, `UsersTest`, `UsersTests`, `UsersTestCase`.
 fn is_test_class(name: &str) -> bool {

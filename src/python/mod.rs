@@ -16,6 +16,7 @@ pub mod nesting;
 pub mod project;
 #[cfg(feature = "python")]
 pub mod rules;
+pub mod select;
 pub mod symbols;
 #[cfg(feature = "python")]
 pub mod syntax;
@@ -48,6 +49,39 @@ mod analysis {
                 *slot = Some(parser);
             }
             slot.as_mut()?.parse(source, None)
+        })
+    }
+
+    /// Parses only `ranges` of the source (whole lines); positions are those of the whole text.
+    pub fn parse_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<tree_sitter::Tree> {
+        let line_index = crate::diagnostic::LineIndex::new(source);
+        let point = |offset: usize| {
+            let (line, _) = line_index.line_col(source, offset);
+            let line_start = line_index.line_start(line).unwrap_or(0);
+            tree_sitter::Point { row: line - 1, column: offset - line_start }
+        };
+        let ranges: Vec<tree_sitter::Range> = ranges
+            .iter()
+            .map(|r| tree_sitter::Range {
+                start_byte: r.start,
+                end_byte: r.end,
+                start_point: point(r.start),
+                end_point: point(r.end),
+            })
+            .collect();
+        PARSER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                let mut parser = tree_sitter::Parser::new();
+                parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+                *slot = Some(parser);
+            }
+            let parser = slot.as_mut()?;
+            parser.set_included_ranges(&ranges).ok()?;
+            let tree = parser.parse(source, None);
+            // Back to whole documents for the next parse.
+            parser.set_included_ranges(&[]).ok()?;
+            tree
         })
     }
 

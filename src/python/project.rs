@@ -8,16 +8,17 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::knowledge::{ContextManager, Knowledge, ResourceId};
+use super::knowledge::{ContextManager, Knowledge, Resource, ResourceId};
 use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
 use super::nesting;
 use super::rules;
-use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary};
+use super::select::{self, Needles, Selection};
+use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary, Sym};
 use super::syntax;
 use crate::ModuleInfo;
-use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport, SitesOnly};
+use crate::checker::{self, ArgumentEffect, ContextExit, Oracle, SiteBehaviour, SiteReport};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::ir::Arg;
+use crate::ir::{Arg, Stmt};
 use crate::rule::Rule;
 
 /// Summaries settle in a few rounds; this bounds pathological chains.
@@ -33,6 +34,87 @@ pub struct ModuleUnit {
     pub lowered: LoweredModule,
     /// Parse errors found while parsing it.
     pub parse_diagnostics: Vec<Diagnostic>,
+    /// Only the parts that can matter were parsed (see [`super::select`]).
+    pub partial: bool,
+    /// The names called in the parts parsed (for the selection in other modules).
+    pub called: HashSet<String>,
+    /// The functions defined in the parts not parsed.
+    pub unselected_defs: HashSet<String>,
+    /// The functions other modules call that were selected here for that reason.
+    pub wanted_defs: HashSet<String>,
+    /// What was parsed.
+    pub selection: Selection,
+}
+
+/// Parses and lowers the parts of a module that can matter, given the needles; `None` when
+/// nothing in it can. Where the partial parse finds a syntax error, the whole module is parsed,
+/// so that errors are reported as a whole parse reports them.
+pub fn lower_unit_selected(
+    path: &str,
+    module: ModuleInfo,
+    source: Arc<str>,
+    knowledge: &Knowledge,
+    needles: &Needles,
+    wanted_defs: &HashSet<String>,
+    parse_whole: bool,
+) -> Option<ModuleUnit> {
+    let name = select::ModuleName { name: module.name, package: module.package };
+    let selected = select::select(&source, name, needles, wanted_defs);
+    lower_selected(path, module, source, knowledge, selected, wanted_defs, parse_whole)
+}
+
+/// Parses and lowers what `selected` says.
+pub fn lower_selected(
+    path: &str,
+    module: ModuleInfo,
+    source: Arc<str>,
+    knowledge: &Knowledge,
+    selected: select::Selected,
+    wanted_defs: &HashSet<String>,
+    parse_whole: bool,
+) -> Option<ModuleUnit> {
+    // The bookkeeping of a partial selection is kept when the module is parsed whole for
+    // comparison, so that both ways read the same files.
+    let partial = matches!(selected.selection, Selection::Ranges(_));
+    let whole = |source: Arc<str>| {
+        let mut unit = lower_unit(path, module, source, knowledge);
+        unit.called = selected.called.clone();
+        if partial {
+            unit.partial = true;
+            unit.unselected_defs = selected.unselected_defs.clone();
+            unit.wanted_defs = wanted_defs.clone();
+            unit.selection = selected.selection.clone();
+        }
+        Some(unit)
+    };
+    let ranges = match &selected.selection {
+        Selection::Nothing => return None,
+        Selection::Whole => return whole(source),
+        Selection::Ranges(_) if parse_whole => return whole(source),
+        Selection::Ranges(ranges) => ranges,
+    };
+    let Some(tree) = super::analysis::parse_ranges(&source, ranges) else { return whole(source) };
+    let root = tree.root_node();
+    // A syntax error or nesting too deep: the whole parse reports it as it always does.
+    if root.has_error() || nesting::too_deep(root, nesting::MAX_TREE_DEPTH).is_some() {
+        return whole(source);
+    }
+    let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
+    if !lowered.too_deep.is_empty() {
+        return whole(source);
+    }
+    Some(ModuleUnit {
+        path: path.to_string(),
+        name: module.name.to_string(),
+        source,
+        lowered,
+        parse_diagnostics: Vec::new(),
+        partial: true,
+        called: selected.called,
+        unselected_defs: selected.unselected_defs,
+        wanted_defs: wanted_defs.clone(),
+        selection: selected.selection,
+    })
 }
 
 /// Parses and lowers one module. Never fails: a syntax error becomes a `CL000` diagnostic.
@@ -59,9 +141,14 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     source,
                     lowered: LoweredModule::default(),
                     parse_diagnostics,
+                    partial: false,
+                    called: HashSet::new(),
+                    unselected_defs: HashSet::new(),
+                    wanted_defs: HashSet::new(),
+                    selection: Selection::Whole,
                 };
             }
-            let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path));
+            let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
             for &function in &lowered.too_deep {
                 parse_diagnostics.push(
                     Diagnostic::new(
@@ -86,7 +173,18 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             LoweredModule::default()
         }
     };
-    ModuleUnit { path: path.to_string(), name: module.name.to_string(), source, lowered, parse_diagnostics }
+    ModuleUnit {
+        path: path.to_string(),
+        name: module.name.to_string(),
+        source,
+        lowered,
+        parse_diagnostics,
+        partial: false,
+        called: HashSet::new(),
+        unselected_defs: HashSet::new(),
+        wanted_defs: HashSet::new(),
+        selection: Selection::Whole,
+    }
 }
 
 fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
@@ -128,6 +226,14 @@ impl<'k> Project<'k> {
             self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
         }
         self.modules.push(unit);
+    }
+
+    /// Puts a new lowering of module `index` (more of it parsed) in place of the old one.
+    pub fn replace(&mut self, index: usize, unit: ModuleUnit) {
+        for class in &unit.lowered.classes {
+            self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
+        }
+        self.modules[index] = unit;
     }
 
     /// Which functions are factories, `@contextmanager`s, or return some known value.
@@ -245,7 +351,8 @@ impl<'k> Project<'k> {
                     function,
                     source: &unit.source,
                 };
-                out.extend(rules::diagnose(&finding));
+                let scope = scope_name(&function.qualified, &unit.name);
+                out.extend(rules::diagnose(&finding).into_iter().map(|d| d.in_scope(scope)));
             }
         }
         let effect = |call: u32, arg: &Arg| oracle.argument(call, arg);
@@ -265,17 +372,125 @@ impl<'k> Project<'k> {
             .collect()
     }
 
-    /// The names of the factories found, for the prefilter: a file that mentions none of them
-    /// (and no opener) cannot call one.
-    pub fn factory_names(summaries: &HashMap<String, Summary>) -> Vec<String> {
-        let mut names: Vec<String> = summaries
-            .iter()
-            .filter(|(_, s)| matches!(s, Summary::Factory { .. } | Summary::Returns(_)))
-            .filter_map(|(q, _)| q.rsplit('.').next().map(str::to_string))
+    /// The names of the functions that are given a resource (opened in the function that calls
+    /// them): the run looks for their definitions in files it has not read, since they may
+    /// close or keep what they are given.
+    pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
+        let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
+        let mut names = HashSet::new();
+        for unit in &self.modules {
+            let resolved = resolve_sites(&unit.lowered, &resolver);
+            for function in &unit.lowered.functions {
+                let mut opened = HashSet::new();
+                visit_stmts(&function.ir.body, &mut |stmt| {
+                    if let Stmt::Open { site, target: Some(var), .. } = stmt
+                        && resolved.get(*site as usize).is_some_and(Option::is_some)
+                    {
+                        opened.insert(*var);
+                    }
+                });
+                visit_stmts(&function.ir.body, &mut |stmt| {
+                    if let Stmt::Pass { var, call, .. } = stmt
+                        && opened.contains(var)
+                        && let Some(site) = unit.lowered.sites.get(*call as usize)
+                        && let Some(name) = simple_name(&site.callee)
+                    {
+                        names.insert(name.to_string());
+                    }
+                });
+            }
+        }
+        names
+    }
+
+    /// The functions whose calls can give a resource, as `(module, name)`, for the prefilter: a
+    /// file that mentions none of them (and no opener) cannot call one. Those are the
+    /// factories, and the functions returning something that leads to an opener or to such a
+    /// function (a lazy-import helper returning `sqlite3`); not every function that returns a
+    /// value.
+    pub fn factory_names(summaries: &HashMap<String, Summary>, knowledge: &Knowledge) -> Vec<(String, String)> {
+        let openers: Vec<&str> = knowledge.resources.iter().flat_map(|r| r.open.iter().map(String::as_str)).collect();
+        let mut relevant: HashSet<&str> =
+            summaries.iter().filter(|(_, s)| matches!(s, Summary::Factory { .. })).map(|(q, _)| q.as_str()).collect();
+        loop {
+            let before = relevant.len();
+            for (qualified, summary) in summaries {
+                if let Summary::Returns(sym) = summary
+                    && !relevant.contains(qualified.as_str())
+                    && leads_to(sym, &openers, &relevant)
+                {
+                    relevant.insert(qualified.as_str());
+                }
+            }
+            if relevant.len() == before {
+                break;
+            }
+        }
+        let mut names: Vec<(String, String)> = relevant
+            .into_iter()
+            .filter_map(|q| q.rsplit_once('.'))
+            .map(|(module, name)| (module.to_string(), name.to_string()))
             .collect();
         names.sort();
         names.dedup();
         names
+    }
+}
+
+/// A function's name within its module (`Class.method`), for the baseline.
+fn scope_name<'a>(qualified: &'a str, module: &str) -> &'a str {
+    qualified.strip_prefix(module).and_then(|rest| rest.strip_prefix('.')).unwrap_or(qualified)
+}
+
+/// Calls `f` on every statement of a block, nested ones included.
+fn visit_stmts(block: &[Stmt], f: &mut impl FnMut(&Stmt)) {
+    for stmt in block {
+        f(stmt);
+        match stmt {
+            Stmt::If { branches, .. } => branches.iter().for_each(|b| visit_stmts(b, f)),
+            Stmt::Loop { body, orelse, .. } => {
+                visit_stmts(body, f);
+                visit_stmts(orelse, f);
+            }
+            Stmt::Try { body, handlers, orelse, finally } => {
+                visit_stmts(body, f);
+                handlers.iter().for_each(|h| visit_stmts(h, f));
+                visit_stmts(orelse, f);
+                visit_stmts(finally, f);
+            }
+            Stmt::With { body, .. } => visit_stmts(body, f),
+            _ => {}
+        }
+    }
+}
+
+/// The last part of a callee's name: `close_quietly` in `app.util.close_quietly(...)`.
+fn simple_name(callee: &Sym) -> Option<&str> {
+    match callee {
+        Sym::Name(name) => name.rsplit('.').next(),
+        Sym::Attr(_, attr) => Some(attr),
+        Sym::Call(_) | Sym::Unknown => None,
+    }
+}
+
+/// Whether calling a function that returns `sym` can give a resource: `sym` is a known module
+/// or a prefix of an opener (`sqlite3`, `sqlite3.connect`), or a function in `relevant`, or
+/// what one of those gives back. `socket.gethostname()` is not: its result is no opener.
+fn leads_to(sym: &Sym, openers: &[&str], relevant: &HashSet<&str>) -> bool {
+    let names_opener = |name: &str| {
+        openers.iter().any(|o| *o == name || (o.starts_with(name) && o.as_bytes().get(name.len()) == Some(&b'.')))
+    };
+    match sym {
+        Sym::Name(name) => names_opener(name) || relevant.contains(name.as_str()),
+        Sym::Attr(base, attr) => match base.as_ref() {
+            Sym::Name(name) => names_opener(&format!("{name}.{attr}")),
+            other => leads_to(other, openers, relevant),
+        },
+        Sym::Call(callee) => match callee.as_ref() {
+            Sym::Name(name) => relevant.contains(name.as_str()),
+            other => leads_to(other, openers, relevant),
+        },
+        Sym::Unknown => false,
     }
 }
 
@@ -286,6 +501,10 @@ fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Reso
 
 fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
     let found = resolve_opener(site, module, resolver)?;
+    // The arguments of a factory are not the opener's: the factory decided what to open.
+    if found.origin.is_some() {
+        return Some(found);
+    }
     let resource = &resolver.knowledge.resources[found.resource];
     // `zipfile.ZipFile(io.BytesIO(data))`: built on the caller's object, it owns nothing.
     if site.argument_hints.iter().any(|hint| resource.borrowed_when.contains(hint)) {
@@ -347,8 +566,42 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
 /// Runs the checker over one function with the resolved sites; every argument is borrowed
 /// (used while summaries settle).
 fn check(function: &LoweredFunction, resolved: &[Option<Resolved>], knowledge: &Knowledge) -> Vec<SiteReport> {
-    let oracle = SitesOnly(|site| site_behaviour(resolved, site, knowledge));
-    checker::check_function(&function.ir, &oracle)
+    checker::check_function(&function.ir, &SitesOracle { resolved, knowledge })
+}
+
+/// The sites of one module, and what their resources' methods do; every argument is borrowed.
+struct SitesOracle<'a> {
+    resolved: &'a [Option<Resolved>],
+    knowledge: &'a Knowledge,
+}
+
+impl Oracle for SitesOracle<'_> {
+    fn site(&self, site: u32) -> Option<SiteBehaviour> {
+        site_behaviour(self.resolved, site, self.knowledge)
+    }
+    fn argument(&self, _call: u32, _arg: &Arg) -> ArgumentEffect {
+        ArgumentEffect::Borrow
+    }
+    fn activates(&self, site: u32, method: &str) -> bool {
+        resource_of(self.resolved, site, self.knowledge).is_some_and(|r| r.opens_on.iter().any(|m| m == method))
+    }
+    fn closes(&self, site: u32, method: &str) -> bool {
+        closes(self.resolved, site, method, self.knowledge)
+    }
+}
+
+fn resource_of<'k>(resolved: &[Option<Resolved>], site: u32, knowledge: &'k Knowledge) -> Option<&'k Resource> {
+    let found = resolved.get(site as usize)?.as_ref()?;
+    Some(&knowledge.resources[found.resource])
+}
+
+/// Whether `method` closes the resource of `site`. A parameter holds whatever the caller
+/// passes: any resource's close method closes it.
+fn closes(resolved: &[Option<Resolved>], site: u32, method: &str, knowledge: &Knowledge) -> bool {
+    if site == checker::PARAMETER_SITE {
+        return knowledge.resources.iter().any(|r| r.close.iter().any(|m| m == method));
+    }
+    resource_of(resolved, site, knowledge).is_some_and(|r| r.close.iter().any(|m| m == method))
 }
 
 /// A function by (module index, function index).
@@ -428,8 +681,12 @@ impl Oracle for ProjectOracle<'_> {
     }
 
     fn activates(&self, site: u32, method: &str) -> bool {
-        let Some(Some(found)) = self.resolved.get(site as usize) else { return false };
-        self.project.knowledge.resources[found.resource].opens_on.iter().any(|m| m == method)
+        let knowledge = self.project.knowledge;
+        resource_of(&self.resolved, site, knowledge).is_some_and(|r| r.opens_on.iter().any(|m| m == method))
+    }
+
+    fn closes(&self, site: u32, method: &str) -> bool {
+        closes(&self.resolved, site, method, self.project.knowledge)
     }
 
     fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {

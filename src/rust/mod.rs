@@ -26,7 +26,13 @@ pub fn analyze(path: &str, source: &str, knowledge: &Knowledge) -> Vec<Diagnosti
             let mut out = Vec::new();
             for function in scope::functions(&file) {
                 let facts = walk::walk_function(&scope, &function);
-                out.extend(rules::check_function(&scope, &function, &facts, source));
+                let name = match &function.self_type {
+                    Some(self_type) => format!("{self_type}::{}", function.name),
+                    None => function.name.clone(),
+                };
+                out.extend(
+                    rules::check_function(&scope, &function, &facts, source).into_iter().map(|d| d.in_scope(&name)),
+                );
             }
             out.sort_by_key(|d| (d.span, d.rule));
             out.dedup_by_key(|d| (d.span, d.rule));

@@ -51,7 +51,7 @@ pub fn check_classes_impl(
             let mut diagnostic = Diagnostic::new(
                 Rule::OwnedFieldNeverClosed,
                 site.span,
-                format!("`{class_name}` keeps a {noun} in `self.{}` but no method closes it", open.field),
+                format!("`{class_name}` keeps {} in `self.{}` but no method closes it", with_article(noun), open.field),
             )
             .with_help(format!(
                 "add a `close()` method (and `__enter__`/`__exit__`) that calls `self.{}.{close}()`; `{call}` opens it",
@@ -87,4 +87,10 @@ fn related_classes<'m>(module: &'m LoweredModule, class: &'m ClassFacts) -> Vec<
         i += 1;
     }
     related
+}
+
+/// `a process`, `an executor`.
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {noun}")
 }
