@@ -19,8 +19,8 @@ fn stderr(output: &Output) -> String {
 }
 
 /// A fresh folder (readable by everyone: one test runs connlint as another user) with the
-/// given files.
-fn project(files: &[(&str, &[u8])]) -> PathBuf {
+/// given files; removed when the test is done, whatever modes the test gave its files.
+fn project(files: &[(&str, &[u8])]) -> Project {
     use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -37,7 +37,41 @@ fn project(files: &[(&str, &[u8])]) -> PathBuf {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, bytes).expect("write");
     }
-    dir
+    Project(dir)
+}
+
+/// A test folder, removed on drop (the 50 MB one too).
+struct Project(PathBuf);
+
+impl std::ops::Deref for Project {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Project {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        /// Gives back the modes a test took away (never following a link), so that it can go.
+        fn open_up(path: &Path) {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(metadata) = std::fs::symlink_metadata(path) else { return };
+            if metadata.is_dir() {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).ok();
+                for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                    open_up(&entry.path());
+                }
+            }
+        }
+        open_up(&self.0);
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
 
 /// A Python file with one CL101 on line 4, column 10: the witness that the run went on.
@@ -282,20 +316,24 @@ fn special_files_are_never_read() {
     assert!(stderr(&named).contains("connlint: error: pipe.py: not a regular file"), "{}", stderr(&named));
 }
 
-/// A file that is listed by the walk and then deleted, or replaced by a FIFO, before it is
-/// read: the state `check_files` sees when files change during a run. Driven through the
-/// library so that the timing is exact.
+/// Files that the walk lists and that are deleted, or replaced by a FIFO, before they are read:
+/// what a run meets when files change under it. The walk and the read are driven through the
+/// library, with the change made between them, so that the timing is exact.
 #[test]
-fn files_that_vanish_or_change_kind_during_the_run_are_errors() {
+fn files_deleted_or_changed_during_the_run_are_errors() {
     use connlint::SourceKind;
-    use connlint::walk::SourceFile;
-    let dir = project(&[("leaky.py", LEAKY)]);
+    let dir = project(&[("leaky.py", LEAKY), ("became_a_pipe.py", b"x = 1\n"), ("deleted.py", LEAKY)]);
+    let exclude: connlint::walk::Exclude = std::sync::Arc::new(|_, _| false);
+    let (files, errors) = connlint::walk::collect(&[dir.to_path_buf()], exclude);
+    assert!(errors.is_empty(), "{errors:?}");
+    let names: Vec<_> = files.iter().map(|f| f.path.file_name().expect("name").to_owned()).collect();
+    assert_eq!(names, ["became_a_pipe.py", "deleted.py", "leaky.py"]);
+    assert!(files.iter().all(|f| f.kind == SourceKind::Python));
+    // The walk is done; now the tree changes.
+    std::fs::remove_file(dir.join("deleted.py")).expect("rm");
+    std::fs::remove_file(dir.join("became_a_pipe.py")).expect("rm");
     let status = Command::new("mkfifo").arg(dir.join("became_a_pipe.py")).status().expect("mkfifo runs");
     assert!(status.success());
-    let files: Vec<SourceFile> = ["became_a_pipe.py", "deleted.py", "leaky.py"]
-        .iter()
-        .map(|name| SourceFile { path: dir.join(name), kind: SourceKind::Python })
-        .collect();
     // On a thread with a deadline: reading the FIFO would block forever.
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -307,6 +345,16 @@ fn files_that_vanish_or_change_kind_during_the_run_are_errors() {
     assert_eq!(results[1].error.as_deref(), Some("no such file or directory"));
     assert_eq!(results[2].error, None);
     assert_eq!(results[2].diagnostics.len(), 1);
+}
+
+#[test]
+fn a_path_that_does_not_exist_is_an_error_and_the_others_are_checked() {
+    let dir = project(&[("leaky.py", LEAKY)]);
+    let output = check_concise(&dir, &["missing.py", "no/such/folder", "leaky.py"]);
+    assert_eq!(output.status.code(), Some(2), "an error wins over findings");
+    let err = stderr(&output);
+    assert!(err.contains("connlint: error: missing.py: no such file or directory"), "{err}");
+    assert!(err.contains("connlint: error: no/such/folder: no such file or directory"), "{err}");
 }
 
 #[test]
