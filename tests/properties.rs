@@ -1,7 +1,8 @@
 //! Properties that hold for any input, checked on inputs derived from the fixtures: each one
 //! truncated after every line (what an editor sees while code is typed) and with random byte
 //! edits (what a fuzzer would try, reproducibly). On every variant the analysis must not panic
-//! and every span it reports must lie inside the text, on character boundaries.
+//! and every span it reports must lie inside the text, on character boundaries. Python is
+//! analysed both whole and the way `connlint check` reads it (only what can matter is parsed).
 //!
 //! The analysis runs on a thread with the CLI's 256 MiB stack, so deep input is tested the way
 //! it runs. The random edits come from a fixed seed: a failure names the fixture, the seed and
@@ -157,7 +158,17 @@ fn bad_span(span: Span, source: &str) -> Option<String> {
 /// Analyses `source`; returns what is wrong with the result (a panic, a bad span), if anything.
 fn violation(kind: SourceKind, path: &str, source: &str) -> Option<String> {
     let module = ModuleInfo { name: "fixture", package: None };
-    let result = std::panic::catch_unwind(|| connlint::check_source(kind, path, source, module));
+    // Python both ways: whole (as a lone module and the language server read it) and selected
+    // (only the statements that can matter, as `connlint check` reads it by default).
+    let result = std::panic::catch_unwind(|| {
+        let whole = connlint::check_source(kind, path, source, module);
+        #[cfg(feature = "python")]
+        if kind == SourceKind::Python {
+            let knowledge = connlint::python::knowledge::Knowledge::builtin();
+            return [whole, connlint::python::analyze_selected(path, source, module, knowledge)].concat();
+        }
+        whole
+    });
     let diagnostics: Vec<Diagnostic> = match result {
         Ok(diagnostics) => diagnostics,
         Err(panic) => {

@@ -67,25 +67,8 @@ fn analyse(kind: SourceKind, source: &str) {
 /// The Python module the way `connlint check` reads it by default: only the statements that
 /// can matter are parsed (`python::select`), the rest of the file is not.
 fn selective(source: &str, module: ModuleInfo) -> Vec<connlint::diagnostic::Diagnostic> {
-    use connlint::python::{knowledge::Knowledge, project, select::Needles};
-    let knowledge = Knowledge::builtin();
-    let needles = Needles::from_knowledge(knowledge);
-    let wanted = std::collections::HashSet::new();
-    let Some(unit) = project::lower_unit_selected(
-        "fuzzed",
-        module,
-        std::sync::Arc::from(source),
-        knowledge,
-        &needles,
-        &wanted,
-        false,
-    ) else {
-        return Vec::new();
-    };
-    let mut project = project::Project::new(knowledge);
-    project.add(unit);
-    let summaries = project.summaries();
-    project.check(&summaries).pop().unwrap_or_default()
+    let knowledge = connlint::python::knowledge::Knowledge::builtin();
+    connlint::python::analyze_selected("fuzzed", source, module, knowledge)
 }
 
 fn check_spans(source: &str, diagnostics: &[connlint::diagnostic::Diagnostic]) {

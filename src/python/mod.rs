@@ -95,6 +95,22 @@ mod analysis {
         project.check(&summaries).pop().unwrap_or_default()
     }
 
+    /// Like [`analyze`], but reading the module the way `connlint check` does by default: only
+    /// the statements that can matter are parsed ([`super::select`]); a syntax error in the rest
+    /// is not seen. For the property test and the fuzz targets, which check both ways.
+    pub fn analyze_selected(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
+        let needles = super::select::Needles::from_knowledge(knowledge);
+        let wanted = std::collections::HashSet::new();
+        let source = Arc::from(source);
+        let Some(unit) = project::lower_unit_selected(path, module, source, knowledge, &needles, &wanted, false) else {
+            return Vec::new();
+        };
+        let mut project = Project::new(knowledge);
+        project.add(unit);
+        let summaries = project.summaries();
+        project.check(&summaries).pop().unwrap_or_default()
+    }
+
     /// The knowledge entries whose openers appear in `source` (for the test that every entry is
     /// exercised by a fixture, and for explaining what connlint recognised).
     pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
