@@ -290,11 +290,21 @@ fn unreadable_files_and_folders_are_errors_that_name_them() {
     std::fs::set_permissions(dir.join("closed"), std::fs::Permissions::from_mode(0o000)).expect("chmod");
     let mut command = Command::new(env!("CARGO_BIN_EXE_connlint"));
     command.args(["check", "--output-format", "concise"]).current_dir(&dir);
-    if running_as_root() {
+    let as_root = running_as_root();
+    if as_root {
         // Root reads whatever the mode says: run connlint as `nobody`, for whom the modes hold.
+        eprintln!("running as root, which reads whatever the mode says: connlint runs as nobody (uid 65534)");
         command.uid(65534).gid(65534);
     }
-    let output = command.output().expect("connlint runs");
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(err) if as_root => {
+            // A container without CAP_SETUID: root cannot be denied a read, so nothing to test.
+            eprintln!("SKIPPED: running as root and cannot run connlint as nobody ({err})");
+            return;
+        }
+        Err(err) => panic!("connlint runs: {err}"),
+    };
     let (out, err) = (stdout(&output), stderr(&output));
     assert_eq!(output.status.code(), Some(2), "{out}\n{err}");
     assert!(err.contains("connlint: error: secret.py: permission denied"), "{err}");
