@@ -210,6 +210,8 @@ pub struct LoweredModule {
     pub classes: Vec<ClassFacts>,
     /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
     pub imported_roots: HashSet<String>,
+    /// The names of functions skipped because they nest deeper than [`MAX_DEPTH`].
+    pub too_deep: Vec<Span>,
 }
 
 /// What the whole module tells a function body.
@@ -321,6 +323,11 @@ pub fn lower_module<'t>(
             function.is_test |= test_file || class_name.is_some_and(is_test_class);
             function
         });
+        if lowerer.too_deep {
+            let def = job.node.child_by_field_name("definition").unwrap_or(job.node);
+            let name = def.child_by_field_name("name").unwrap_or(def);
+            module_out.too_deep.push(span(name));
+        }
         let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
         let nested_locals = lowerer.local_definitions.clone();
