@@ -324,8 +324,8 @@ pub fn lower_module<'t>(
             function
         });
         if lowerer.too_deep {
-            let def = job.node.child_by_field_name("definition").unwrap_or(job.node);
-            let name = def.child_by_field_name("name").unwrap_or(def);
+            let def = job.node.field("definition").unwrap_or(job.node);
+            let name = def.field("name").unwrap_or(def);
             module_out.too_deep.push(span(name));
         }
         let facts = std::mem::take(&mut lowerer.class_facts);

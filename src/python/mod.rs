@@ -100,7 +100,7 @@ mod analysis {
     /// is not seen. For the property test and the fuzz targets, which check both ways.
     pub fn analyze_selected(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
         let needles = super::select::Needles::from_knowledge(knowledge);
-        let wanted = std::collections::HashSet::new();
+        let wanted = std::collections::HashSet::default();
         let source = Arc::from(source);
         let Some(unit) = project::lower_unit_selected(path, module, source, knowledge, &needles, &wanted, false) else {
             return Vec::new();

@@ -144,9 +144,9 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     lowered: LoweredModule::default(),
                     parse_diagnostics,
                     partial: false,
-                    called: HashSet::new(),
-                    unselected_defs: HashSet::new(),
-                    wanted_defs: HashSet::new(),
+                    called: HashSet::default(),
+                    unselected_defs: HashSet::default(),
+                    wanted_defs: HashSet::default(),
                     selection: Selection::Whole,
                 };
             }
