@@ -853,6 +853,12 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
                 Some(format!("skipped, larger than {} MiB (probably generated)", MAX_FILE_BYTES / (1024 * 1024)));
             return Read::Done(result);
         }
+        // The walk listed a regular file, but it may have been replaced since (by a FIFO,
+        // whose read would block the run forever).
+        Ok(m) if !m.is_file() => {
+            result.error = Some("not a regular file".to_string());
+            return Read::Done(result);
+        }
         Ok(_) => {}
         Err(err) => {
             result.error = Some(walk::describe_io_error(&err));

@@ -51,6 +51,11 @@ pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<Wal
             }
             continue;
         }
+        if !metadata.is_dir() {
+            // A FIFO, socket or device named on the command line: never read it.
+            errors.push(WalkError { path: root.clone(), message: "not a regular file".to_string() });
+            continue;
+        }
         if exclude(root, true) {
             continue;
         }

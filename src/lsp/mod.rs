@@ -41,7 +41,8 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::rule::Rule;
 use document::{Analysis, Document, Encoding};
 use transport::{Incoming, Outgoing};
-use worker::{Analyser, Failure, Job, Outcome, Task};
+pub use worker::Analyser;
+use worker::{Failure, Job, Outcome, Task};
 
 /// What the main loop waits for.
 #[derive(Debug)]
@@ -52,23 +53,41 @@ pub enum Event {
 
 /// Runs the server on stdin and stdout until the client says `exit` (or goes away).
 pub fn run() -> ExitCode {
+    let input = || std::io::stdin().lock();
+    let output = || std::io::stdout().lock();
+    ExitCode::from(serve_streams(input, output, Arc::new(crate::run::lint_document)))
+}
+
+/// The server on any byte streams (stdin and stdout for [`run`]; in-memory bytes for the fuzz
+/// target): a reader thread frames the client's messages from `input()`, a writer thread frames
+/// the answers into `output()`, and [`serve`] runs on this thread. Returns the exit status. The
+/// reader thread is not waited for: on stdin it blocks until the client closes the pipe.
+pub fn serve_streams<R, W>(
+    input: impl FnOnce() -> R + Send + 'static,
+    output: impl FnOnce() -> W + Send + 'static,
+    analyser: Analyser,
+) -> u8
+where
+    R: std::io::BufRead,
+    W: std::io::Write,
+{
     let (events, received) = mpsc::channel::<Event>();
     let (values, to_write) = mpsc::channel::<Value>();
     let writer = std::thread::Builder::new()
         .name("connlint-lsp-writer".to_string())
-        .spawn(move || transport::write_all(std::io::stdout().lock(), to_write));
+        .spawn(move || transport::write_all(output(), to_write));
     let reader_events = events.clone();
-    let reader = std::thread::Builder::new().name("connlint-lsp-reader".to_string()).spawn(move || {
-        transport::read_all(std::io::stdin().lock(), |incoming| reader_events.send(Event::Client(incoming)).is_ok())
-    });
+    let reader = std::thread::Builder::new()
+        .name("connlint-lsp-reader".to_string())
+        .spawn(move || transport::read_all(input(), |incoming| reader_events.send(Event::Client(incoming)).is_ok()));
     let (Ok(writer), Ok(_)) = (writer, reader) else {
         eprintln!("connlint: error: cannot start the language server's threads");
-        return ExitCode::from(2);
+        return 2;
     };
-    let code = serve(events, received, Outgoing(values), Arc::new(crate::run::lint_document));
+    let code = serve(events, received, Outgoing(values), analyser);
     // The writer ends once every message is written: the server, its only sender, is gone.
     writer.join().ok();
-    ExitCode::from(code)
+    code
 }
 
 /// The main loop, on any channels: returns the exit status (0 after `shutdown` then `exit`).
@@ -600,5 +619,56 @@ mod tests {
         harness.change(2, "fine");
         assert_eq!(harness.published()["diagnostics"][0]["message"], "fine");
         assert_eq!(harness.shut_down(), 0);
+    }
+
+    /// What the writer thread wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Written(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Written {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn streamed(input: Vec<u8>) -> (u8, String) {
+        let written = Written::default();
+        let output = written.clone();
+        let analyser: Analyser = Arc::new(|_, _, text, _, _| echo(text));
+        let code = serve_streams(move || std::io::Cursor::new(input), move || output, analyser);
+        let text = String::from_utf8(written.0.lock().expect("lock").clone()).expect("UTF-8");
+        (code, text)
+    }
+
+    fn framed(messages: &[Value]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for message in messages {
+            let body = message.to_string();
+            bytes.extend_from_slice(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+        }
+        bytes
+    }
+
+    /// The in-memory streams the fuzz target drives: a whole session from bytes to bytes.
+    #[test]
+    fn serve_streams_runs_a_session_from_bytes() {
+        let initialize = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "capabilities": {} } });
+        let shutdown = json!({ "jsonrpc": "2.0", "id": 2, "method": "shutdown" });
+        let exit = json!({ "jsonrpc": "2.0", "method": "exit" });
+        let (code, written) = streamed(framed(&[initialize.clone(), shutdown, exit]));
+        assert_eq!(code, 0, "{written}");
+        assert!(written.starts_with("Content-Length: "), "{written}");
+        assert!(written.contains(r#""capabilities""#) && written.contains(r#""id":2"#), "{written}");
+
+        // A client that announces more than it sends and goes away: no shutdown, status 1, and
+        // the announced length is never allocated ahead.
+        let mut input = framed(&[initialize]);
+        input.extend_from_slice(b"Content-Length: 200000000\r\n\r\n{\"id\":");
+        let (code, written) = streamed(input);
+        assert_eq!(code, 1, "{written}");
     }
 }

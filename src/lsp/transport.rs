@@ -2,7 +2,7 @@
 //! transport ends the connection at the first malformed message; this one answers it with a
 //! JSON-RPC error and reads on, so a client's bad message cannot take the server down.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::mpsc::{Receiver, Sender};
 
 use lsp_server::{ErrorCode, Message};
@@ -57,8 +57,9 @@ pub fn read(input: &mut impl BufRead) -> io::Result<Option<Incoming>> {
             "a message without a valid Content-Length header",
         )));
     };
-    let mut body = vec![0; length];
-    if input.read_exact(&mut body).is_err() {
+    // Read up to the length, never allocating it ahead: a client may announce more than it sends.
+    let mut body = Vec::new();
+    if input.by_ref().take(length as u64).read_to_end(&mut body).is_err() || body.len() < length {
         return Ok(Some(Incoming::Closed));
     }
     let value: Value = match serde_json::from_slice(&body) {

@@ -221,6 +221,8 @@ pub struct LoweredModule {
     /// Where the calls that a fix may rewrite sit in the text, by site, sorted (most sites have
     /// none: [`LoweredModule::site_layout`] says [`SiteLayout::Other`] for those).
     pub site_layouts: Vec<(SiteId, SiteLayout)>,
+    /// The names of functions skipped because they nest deeper than [`MAX_DEPTH`].
+    pub too_deep: Vec<Span>,
 }
 
 impl LoweredModule {
@@ -358,6 +360,11 @@ pub fn lower_module<'t>(
             function.is_test |= test_file || class_name.is_some_and(is_test_class);
             function
         });
+        if lowerer.too_deep {
+            let def = job.node.field("definition").unwrap_or(job.node);
+            let name = def.field("name").unwrap_or(def);
+            module_out.too_deep.push(span(name));
+        }
         let facts = std::mem::take(&mut lowerer.class_facts);
         let nested = std::mem::take(&mut lowerer.nested);
         let nested_locals = lowerer.local_definitions.clone();

@@ -15,6 +15,8 @@ pub mod lower;
 #[cfg(feature = "python")]
 pub mod names;
 #[cfg(feature = "python")]
+pub mod nesting;
+#[cfg(feature = "python")]
 pub mod project;
 #[cfg(feature = "python")]
 pub mod rules;
@@ -97,6 +99,22 @@ mod analysis {
         project.check(&summaries).pop().unwrap_or_default()
     }
 
+    /// Like [`analyze`], but reading the module the way `connlint check` does by default: only
+    /// the statements that can matter are parsed ([`super::select`]); a syntax error in the rest
+    /// is not seen. For the property test and the fuzz targets, which check both ways.
+    pub fn analyze_selected(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
+        let needles = super::select::Needles::from_knowledge(knowledge);
+        let wanted = std::collections::HashSet::default();
+        let source = Arc::from(source);
+        let Some(unit) = project::lower_unit_selected(path, module, source, knowledge, &needles, &wanted, false) else {
+            return Vec::new();
+        };
+        let mut project = Project::new(knowledge);
+        project.add(unit);
+        let summaries = project.summaries();
+        project.check(&summaries).pop().unwrap_or_default()
+    }
+
     /// The knowledge entries whose openers appear in `source` (for the test that every entry is
     /// exercised by a fixture, and for explaining what connlint recognised).
     pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
@@ -112,6 +130,9 @@ mod analysis {
     /// The lowered IR and sites of a module, as text (for developing connlint).
     pub fn debug_ir(source: &str) -> String {
         let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
+        if super::nesting::too_deep(tree.root_node(), super::nesting::MAX_TREE_DEPTH).is_some() {
+            return "nesting too deep\n".to_string();
+        }
         let knowledge = Knowledge::builtin();
         let module = lower::lower_module(
             tree.root_node(),

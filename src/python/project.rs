@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::knowledge::{ContextManager, Knowledge, Resource, ResourceId};
 use super::lower::{self, FunctionKind, LoweredFunction, LoweredModule, Site};
+use super::nesting;
 use super::rules;
 use super::select::{self, Needles, Selection};
 use super::symbols::{FactoryOrigin, Hierarchy, Resolved, Resolver, Summary, Sym};
@@ -98,10 +99,14 @@ pub fn lower_selected(
     };
     let Some(tree) = super::analysis::parse_ranges(&source, ranges) else { return whole(source) };
     let root = tree.root_node();
-    if root.has_error() {
+    // A syntax error or nesting too deep: the whole parse reports it as it always does.
+    if root.has_error() || nesting::too_deep(root, nesting::MAX_TREE_DEPTH).is_some() {
         return whole(source);
     }
     let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
+    if !lowered.too_deep.is_empty() {
+        return whole(source);
+    }
     Some(ModuleUnit {
         path: path.to_string(),
         name: module.name.to_string(),
@@ -126,7 +131,44 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             if let Some(error) = syntax::first_error(root) {
                 parse_diagnostics.push(parse_error(error, &source));
             }
-            lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name))
+            if let Some(deep) = nesting::too_deep(root, nesting::MAX_TREE_DEPTH) {
+                parse_diagnostics.push(
+                    Diagnostic::new(
+                        Rule::ParseError,
+                        syntax::span(deep),
+                        format!("nesting too deep: connlint reads Python nested up to {} levels", nesting::MAX_TREE_DEPTH),
+                    )
+                    .with_help("the rest of the run goes on; this file is not checked (deeper nesting could overflow the stack)"),
+                );
+                return ModuleUnit {
+                    path: path.to_string(),
+                    name: module.name.to_string(),
+                    package: module.package.map(str::to_string),
+                    source,
+                    lowered: LoweredModule::default(),
+                    parse_diagnostics,
+                    partial: false,
+                    called: HashSet::default(),
+                    unselected_defs: HashSet::default(),
+                    wanted_defs: HashSet::default(),
+                    selection: Selection::Whole,
+                };
+            }
+            let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
+            for &function in &lowered.too_deep {
+                parse_diagnostics.push(
+                    Diagnostic::new(
+                        Rule::ParseError,
+                        function,
+                        format!(
+                            "nesting too deep: this function nests more than {} blocks or expressions",
+                            lower::MAX_DEPTH
+                        ),
+                    )
+                    .with_help("the rest of the file is still checked; this function is skipped"),
+                );
+            }
+            lowered
         }
         None => {
             parse_diagnostics.push(Diagnostic::new(
@@ -158,7 +200,15 @@ fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
         format!("syntax error: missing `{}`", error.kind_str())
     } else {
         let snippet: String = syntax::text(error, source).chars().take(20).collect();
-        let snippet = snippet.lines().next().unwrap_or_default().trim().to_string();
+        // Control characters (a NUL byte in a binary file) are shown escaped, never printed.
+        let snippet: String = snippet
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] })
+            .collect();
         if snippet.is_empty() { "syntax error".to_string() } else { format!("syntax error near `{snippet}`") }
     };
     Diagnostic::new(Rule::ParseError, at, message)

@@ -9,6 +9,7 @@
 pub mod knowledge;
 pub mod lower;
 pub mod names;
+pub mod parse;
 pub mod rules;
 pub mod scope;
 pub mod walk;
@@ -19,10 +20,8 @@ use knowledge::Knowledge;
 
 /// Analyses one Rust source file. Never fails: a file syn cannot parse gets `CL000`.
 pub fn analyze(path: &str, source: &str, knowledge: &Knowledge) -> Vec<Diagnostic> {
-    // syn strips a byte-order mark before parsing; its spans start after it.
-    let offset = if source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-    let diagnostics = match syn::parse_file(source) {
-        Ok(file) => {
+    let diagnostics = match parse::parse_file(source) {
+        Ok(parse::Parsed { file, offset }) => {
             let scope = scope::FileScope::new(path, &file, knowledge, offset);
             let mut out = Vec::new();
             for function in scope::functions(&file) {
@@ -39,14 +38,10 @@ pub fn analyze(path: &str, source: &str, knowledge: &Knowledge) -> Vec<Diagnosti
             out.dedup_by_key(|d| (d.span, d.rule));
             out
         }
-        Err(error) => {
-            let range = error.span().byte_range();
-            let at = Span::new(range.start + offset, range.end + offset);
-            vec![
-                Diagnostic::new(Rule::ParseError, at, format!("syntax error: {error}"))
-                    .with_help("the rest of the run goes on; this file is not checked until it parses"),
-            ]
-        }
+        Err(unparsed) => vec![
+            Diagnostic::new(Rule::ParseError, Span::new(unparsed.start, unparsed.end), unparsed.message)
+                .with_help(unparsed.help),
+        ],
     };
     // proc-macro2 keeps every parsed file's positions per thread; free them.
     proc_macro2::extra::invalidate_current_thread_spans();
@@ -61,8 +56,8 @@ pub fn span_of(node: &impl syn::spanned::Spanned, offset: usize) -> Span {
 
 /// What the walk recognised in each function of a file, as text (for developing connlint).
 pub fn debug_facts(path: &str, source: &str, knowledge: &Knowledge) -> String {
-    let Ok(file) = syn::parse_file(source) else { return "parse error\n".to_string() };
-    let scope = scope::FileScope::new(path, &file, knowledge, 0);
+    let Ok(parse::Parsed { file, offset }) = parse::parse_file(source) else { return "parse error\n".to_string() };
+    let scope = scope::FileScope::new(path, &file, knowledge, offset);
     let mut out = format!("crates used: {:?}\n", scope.crates);
     for function in scope::functions(&file) {
         let facts = walk::walk_function(&scope, &function);

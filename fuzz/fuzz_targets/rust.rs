@@ -1,0 +1,6 @@
+//! The Rust frontend and checker on arbitrary bytes.
+#![no_main]
+
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::check(connlint::SourceKind::Rust, data));
