@@ -3,6 +3,8 @@
 //! edits (what a fuzzer would try, reproducibly). On every variant the analysis must not panic
 //! and every span it reports must lie inside the text, on character boundaries. Python is
 //! analysed both whole and the way `connlint check` reads it (only what can matter is parsed).
+//! Fixing every variant (unsafe fixes too) must not panic either; a fix's edits lie inside the
+//! text, and a text the fixes change still parses and is left alone by fixing it again.
 //!
 //! The analysis runs on a thread with the CLI's 256 MiB stack, so deep input is tested the way
 //! it runs. The random edits come from a fixed seed: a failure names the fixture, the seed and
@@ -10,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use connlint::diagnostic::{Diagnostic, Span};
+use connlint::diagnostic::{Applicability, Diagnostic, Span};
 use connlint::{ModuleInfo, SourceKind};
 
 /// The analysis threads' stack size in `connlint::run`.
@@ -18,6 +20,9 @@ const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// Random variants per fixture.
 const EDITED_VARIANTS: usize = 24;
+
+/// How many variants the fixes changed (and were checked), so that the property is not vacuous.
+static FIXED_VARIANTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// SplitMix64: small, fast, and good enough to pick edits. Deterministic by construction.
 struct Rng(u64);
@@ -165,25 +170,53 @@ fn violation(kind: SourceKind, path: &str, source: &str) -> Option<String> {
         #[cfg(feature = "python")]
         if kind == SourceKind::Python {
             let knowledge = connlint::python::knowledge::Knowledge::builtin();
-            return [whole, connlint::python::analyze_selected(path, source, module, knowledge)].concat();
+            let selected = connlint::python::analyze_selected(path, source, module, knowledge);
+            return (whole, selected);
         }
-        whole
+        (whole, Vec::new())
     });
-    let diagnostics: Vec<Diagnostic> = match result {
+    let (whole, selected): (Vec<Diagnostic>, Vec<Diagnostic>) = match result {
         Ok(diagnostics) => diagnostics,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return Some(format!("panicked: {message}"));
-        }
+        Err(panic) => return Some(format!("panicked: {}", panic_message(&panic))),
     };
-    diagnostics.iter().find_map(|d| {
-        let spans = std::iter::once(d.span).chain(d.labels.iter().map(|l| l.span));
+    let bad = whole.iter().chain(&selected).find_map(|d| {
+        let spans = std::iter::once(d.span)
+            .chain(d.labels.iter().map(|l| l.span))
+            .chain(d.fix.iter().flat_map(|f| f.edits.iter().map(|e| e.span)));
         spans.filter_map(|span| bad_span(span, source)).next().map(|why| format!("{} span {why}", d.rule.code()))
-    })
+    });
+    bad.or_else(|| fix_violation(kind, path, source, whole))
+}
+
+/// Fixes `source` (with `diagnostics`, its findings) as `connlint check --fix --unsafe-fixes`
+/// does; returns what is wrong with the result, if anything: a panic, a changed text that does
+/// not parse, or one that fixing again changes.
+fn fix_violation(kind: SourceKind, path: &str, source: &str, diagnostics: Vec<Diagnostic>) -> Option<String> {
+    let module = ModuleInfo { name: "fixture", package: None };
+    let mut analyze = |text: &str| connlint::check_source(kind, path, text, module);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let outcome = connlint::fix::fix_text(kind, source, diagnostics, Applicability::Unsafe, &mut analyze);
+        if outcome.error.is_some() || !outcome.changed(source) {
+            return None;
+        }
+        if !connlint::fix::parses(kind, &outcome.text) {
+            return Some("the fixed text does not parse".to_string());
+        }
+        FIXED_VARIANTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let found = analyze(&outcome.text);
+        let again = connlint::fix::fix_text(kind, &outcome.text, found, Applicability::Unsafe, &mut analyze);
+        (again.changed(&outcome.text) || again.fixed_count() > 0)
+            .then(|| format!("fixing the fixed text again changes it ({:?})", again.fixed))
+    }));
+    result.unwrap_or_else(|panic| Some(format!("fixing panicked: {}", panic_message(&panic))))
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 /// Checks every variant of one fixture; returns the failures.
@@ -242,6 +275,8 @@ fn truncated_and_edited_fixtures_never_panic_or_report_a_span_outside_the_text()
     });
     let failures = failures.into_inner().expect("no poisoned lock");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    let fixed = FIXED_VARIANTS.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(fixed >= 500, "the fixes changed only {fixed} variants");
 }
 
 #[test]
