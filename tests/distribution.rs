@@ -1,11 +1,16 @@
-//! connlint as users install it: the wheel that `pip install` builds, the sdist, and the
-//! pre-commit hooks in `.pre-commit-hooks.yaml`.
+//! connlint as users install it: the sdist and the wheel that `pip install` builds, the
+//! pre-commit hooks in `.pre-commit-hooks.yaml`, and the GitHub Action in `action.yml`.
 //!
 //! These tests run the real tools: python3 (with venv), maturin, pre-commit, git and cargo. A
 //! missing tool fails them (`.ci/run` installs maturin and pre-commit). They build the release
 //! binary the way pip and pre-commit do, which takes minutes on a cold cache, so everything they
 //! build is kept under `target/tmp/distribution/` and reused: one cargo target dir shared by every
 //! build, and one pre-commit home keyed by a snapshot of the working tree (see `hook_repo`).
+//!
+//! Cargo tells a stale build by file dates, and it takes the same crate built from another folder
+//! for the same unit. So only trees with real dates are built into the shared target dir: this
+//! repository and pre-commit's fresh clones of the snapshot. An unpacked sdist is not: its files
+//! all carry maturin's fixed date, older than any build, so a changed source would not be rebuilt.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -56,8 +61,7 @@ fn command(program: impl AsRef<std::ffi::OsStr>, cwd: &Path) -> Command {
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("NO_COLOR");
+        .env_remove("GIT_WORK_TREE");
     command
 }
 
@@ -102,14 +106,16 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Every file that `include_str!`/`include_bytes!` pulls into the binary, relative to the crate.
-fn embedded_files() -> Vec<PathBuf> {
+/// Every file the build reads, relative to the crate: the sources under src/ and the files they
+/// pull in with `include_str!`/`include_bytes!`.
+fn build_inputs() -> Vec<PathBuf> {
     fn visit(dir: &Path, found: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("read src") {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 visit(&path, found);
             } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path.strip_prefix(ROOT).expect("inside the crate").to_path_buf());
                 let source = std::fs::read_to_string(&path).expect("read a source file");
                 for macro_call in ["include_str!(\"", "include_bytes!(\""] {
                     for (at, _) in source.match_indices(macro_call) {
@@ -129,8 +135,10 @@ fn embedded_files() -> Vec<PathBuf> {
     found
 }
 
+/// The wheel test builds from the repository, not from the sdist (see the module doc): this is
+/// what shows that the sdist, which pip builds from when there is no wheel, has all it needs.
 #[test]
-fn the_sdist_holds_every_file_the_binary_embeds() {
+fn the_sdist_holds_every_file_the_build_reads() {
     let out = fresh_dir("sdist");
     run_ok(python(Path::new(ROOT)).args(["-m", "maturin", "sdist", "--out"]).arg(&out));
     let sdist = out.join(format!("connlint-{VERSION}.tar.gz"));
@@ -140,11 +148,12 @@ fn the_sdist_holds_every_file_the_binary_embeds() {
             .arg(&sdist),
     );
     let names: Vec<&str> = listing.lines().collect();
-    let embedded = embedded_files();
-    assert!(embedded.iter().any(|file| file == Path::new("rules/CL101.md")), "{embedded:?}");
-    assert!(embedded.iter().any(|file| file == Path::new("rules/python/sqlite3.toml")), "{embedded:?}");
-    let required = ["Cargo.toml", "Cargo.lock", "pyproject.toml", "README.md", "LICENSE", "src/main.rs"];
-    for file in required.iter().map(PathBuf::from).chain(embedded) {
+    let inputs = build_inputs();
+    for file in ["src/main.rs", "rules/CL101.md", "rules/python/sqlite3.toml", "rules/rust/sqlx.toml"] {
+        assert!(inputs.contains(&PathBuf::from(file)), "{file} is not found among {inputs:?}");
+    }
+    let manifests = ["Cargo.toml", "Cargo.lock", "pyproject.toml", "README.md", "LICENSE"];
+    for file in manifests.iter().map(PathBuf::from).chain(inputs) {
         let name = format!("connlint-{VERSION}/{}", file.display());
         assert!(names.contains(&name.as_str()), "the sdist lacks {name}:\n{listing}");
     }
