@@ -14,5 +14,5 @@
 mod common;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    common::lsp(data);
+    common::lsp(data, true);
 });
