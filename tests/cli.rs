@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{CLEAN, LEAKY, connlint, project, stderr, stdout};
 
 #[test]
@@ -173,6 +175,72 @@ fn fix_keeps_permissions_and_a_byte_order_mark() {
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.starts_with("\u{feff}import sqlite3\nfrom contextlib import closing\n"), "{text:?}");
     assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o754);
+}
+
+/// A read-only file is not fixed (an error names it, it keeps its text) and the run goes on:
+/// the writable file beside it is fixed.
+#[test]
+fn fix_leaves_a_read_only_file_alone_and_fixes_the_others() {
+    let dir = project(&[("locked.py", LEAKY), ("open.py", LEAKY)]);
+    let locked = dir.join("locked.py");
+    let mut permissions = std::fs::metadata(&locked).expect("meta").permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&locked, permissions).expect("chmod");
+    let output = connlint(&["check", "--fix", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stderr(&output).contains("locked.py: the file is read-only; it was not fixed"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&locked).expect("read"), LEAKY);
+    assert!(stdout(&output).contains("locked.py:"), "the unfixed finding is still reported: {}", stdout(&output));
+    let fixed = std::fs::read_to_string(dir.join("open.py")).expect("read");
+    assert!(fixed.contains("closing("), "{fixed}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A real full disk: a 64 KiB tmpfs, filled up, with the leaky file on it. Mounting needs root
+/// (CI containers run as root); elsewhere the test says SKIPPED and why. The unit tests of
+/// `src/write.rs` inject the same failure on any machine.
+#[cfg(target_os = "linux")]
+#[test]
+fn fix_on_a_full_disk_leaves_the_file_as_it_was_and_no_partial_file() {
+    use std::io::Write;
+    use std::process::Command;
+    struct Mounted(std::path::PathBuf);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            Command::new("umount").arg(&self.0).status().ok();
+        }
+    }
+    let dir = project(&[]);
+    let mount =
+        |point: &Path| Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(point).output();
+    let mounted = match mount(&dir) {
+        Ok(output) if output.status.success() => Mounted(dir.clone()),
+        Ok(output) => return eprintln!("SKIPPED: cannot mount a tmpfs: {}", stderr(&output).trim()),
+        Err(err) => return eprintln!("SKIPPED: cannot run mount: {err}"),
+    };
+    std::fs::write(dir.join("leaky.py"), LEAKY).expect("write");
+    let mut filler = std::fs::File::create(dir.join("filler")).expect("create");
+    let full = (0..1024).find_map(|_| filler.write_all(&[b'x'; 4096]).err()).expect("the tmpfs fills up");
+    assert_eq!(full.raw_os_error(), Some(28), "ENOSPC: {full}");
+    drop(filler);
+    let output = connlint(&["check", "--fix", "--output-format", "concise"], &dir);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("leaky.py: cannot write the fixed file: no space left on device"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("leaky.py")).expect("read"), LEAKY);
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    names.sort();
+    assert_eq!(names, ["filler", "leaky.py"], "a temporary file was left");
+    drop(mounted);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The fuzz targets' seeds (`fuzz/seeds/TARGET`) and the inputs that once crashed a target
+//! The fuzz targets' seeds (the fixtures for the targets that read source, `fuzz/seeds/TARGET` for the others) and the inputs that once crashed a target
 //! (`fuzz/regressions/TARGET`), replayed through the targets' own code
 //! (`fuzz/fuzz_targets/common.rs`) on stable, in `cargo test`: no input may panic, even where
 //! the code catches the panic (the language server answers it with an internal error). The long
@@ -30,15 +30,31 @@ fn count_panics() {
     });
 }
 
-/// Every seed and regression input of `target`, by path (a folder's README.md is not one).
+/// The folders a target's fuzz run starts from (`fuzz/run-all`): the fixtures for the targets
+/// that read source, `fuzz/seeds/TARGET` for the others; and `fuzz/regressions/TARGET`.
+fn input_folders(target: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = match target {
+        "python" => root.join("fixtures/python"),
+        "rust" => root.join("fixtures/rust"),
+        "fix" => root.join("fixtures"),
+        _ => root.join("fuzz/seeds").join(target),
+    };
+    vec![seeds, root.join("fuzz/regressions").join(target)]
+}
+
+/// Every seed and regression input of `target`, by path, in the folders and below them, as
+/// libFuzzer reads them (a folder's README.md is not one).
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut found = Vec::new();
-    for folder in ["seeds", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(root.join(folder).join(target)) else { continue };
+    let mut folders = input_folders(target);
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         for entry in entries {
             let path = entry.expect("a directory entry").path();
-            if path.is_file() && !path.ends_with("README.md") {
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.is_file() && !path.ends_with("README.md") {
                 let bytes = std::fs::read(&path).expect("readable");
                 found.push((path, bytes));
             }
@@ -73,6 +89,40 @@ fn rust_seeds_and_regressions_run_clean() {
 #[test]
 fn config_seeds_and_regressions_run_clean() {
     replay("config", common::config);
+}
+
+/// The fix target's seeds are the fixtures; the fixable single-file ones (those with a `.fixed`
+/// twin; a project's modules are fixed with the rest of the project) must reach the fixes on
+/// their own, or the target would fuzz the analysis alone.
+#[test]
+fn fix_seeds_and_regressions_run_clean_and_reach_the_fixes() {
+    replay("fix", common::fix);
+    let fixable: Vec<PathBuf> = inputs("fix")
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| {
+            let single_file = path.parent().and_then(|p| p.parent()).is_some_and(|p| p.ends_with("fixtures"));
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let twin = match name.rsplit_once('.') {
+                Some((stem, extension)) if !stem.ends_with(".fixed") => format!("{stem}.fixed.{extension}"),
+                _ => return false,
+            };
+            single_file && path.with_file_name(twin).exists()
+        })
+        .collect();
+    // Suppressions are the run's business, not the analysis's: the fixtures whose only fix
+    // removes an unused suppression (CL001) are not fixed here.
+    let mut missed = Vec::new();
+    for path in &fixable {
+        let source = std::fs::read_to_string(path).expect("a UTF-8 fixture");
+        let kind = connlint::SourceKind::of_path(path).expect("a Python or Rust fixture");
+        if !common::fix_as(kind, &source) {
+            missed.push(path.display().to_string());
+        }
+    }
+    let suppression_only = missed.iter().filter(|path| path.contains("suppressions")).count();
+    assert!(fixable.len() >= 20, "expected the fixable fixtures, found {}", fixable.len());
+    assert_eq!(missed.len(), suppression_only, "the fixes changed nothing in {missed:#?}");
 }
 
 #[test]

@@ -4,6 +4,9 @@
 //!
 //! - [`check`]: the Python or Rust analysis the way the CLI runs it (on a thread with the
 //!   analysis stack), checking that every span is a range of the text on character boundaries.
+//! - [`fix`]: the fix engine on the same input as Python and as Rust, unsafe fixes too, the way
+//!   `connlint check --fix --unsafe-fixes` runs it: the fixes either apply, and the fixed text
+//!   parses and is left alone by fixing it again, or are refused and the text is unchanged.
 //! - [`config`]: configuration parsing and `[[resource]]` validation.
 //! - [`lsp`]: the language server's message loop on one client stream.
 //!
@@ -20,40 +23,90 @@ use connlint::{ModuleInfo, SourceKind};
 /// The CLI's analysis threads have this stack (`connlint::run`); deep input is tested with it.
 const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
 
+/// Work for the analysis thread.
+type Job = Box<dyn FnOnce() + Send>;
+
 /// One long-lived analysis thread: starting a thread with a 256 MiB stack per input would cost
 /// more than the analysis (AddressSanitizer clears the stack's shadow memory at every exit).
 struct Worker {
-    inputs: Sender<(SourceKind, String)>,
+    jobs: Sender<Job>,
     done: Receiver<()>,
 }
 
 fn worker() -> &'static Mutex<Worker> {
     static WORKER: OnceLock<Mutex<Worker>> = OnceLock::new();
     WORKER.get_or_init(|| {
-        let (inputs, receive_input) = channel::<(SourceKind, String)>();
+        let (jobs, receive_job) = channel::<Job>();
         let (send_done, done) = channel();
         std::thread::Builder::new()
             .stack_size(ANALYSIS_STACK_BYTES)
             .spawn(move || {
-                for (kind, source) in receive_input {
-                    analyse(kind, &source);
+                for job in receive_job {
+                    job();
                     if send_done.send(()).is_err() {
                         break;
                     }
                 }
             })
             .expect("an analysis thread starts");
-        Mutex::new(Worker { inputs, done })
+        Mutex::new(Worker { jobs, done })
     })
 }
 
+/// Runs `job` on the analysis thread and waits for it. A panic there aborts the process
+/// (libFuzzer's panic hook): a crash.
+fn on_analysis_thread(job: impl FnOnce() + Send + 'static) {
+    let worker = worker().lock().expect("the analysis thread is alive");
+    worker.jobs.send(Box::new(job)).expect("the analysis thread is alive");
+    worker.done.recv().expect("the analysis thread is alive");
+}
+
 /// Analyses arbitrary bytes as a source file of `kind`. Invalid UTF-8 is replaced, as the CLI
-/// shows it. A panic on the analysis thread aborts the process (libFuzzer's panic hook): a crash.
+/// shows it.
 pub fn check(kind: SourceKind, data: &[u8]) {
     let source = String::from_utf8_lossy(data).into_owned();
-    let worker = worker().lock().expect("the analysis thread is alive");
-    worker.inputs.send((kind, source)).expect("the analysis thread is alive");
-    worker.done.recv().expect("the analysis thread is alive");
+    on_analysis_thread(move || analyse(kind, &source));
+}
+
+/// Fixes arbitrary bytes as a Python module and as a Rust file (see the module's doc).
+pub fn fix(data: &[u8]) {
+    let source = String::from_utf8_lossy(data).into_owned();
+    on_analysis_thread(move || {
+        fix_as(SourceKind::Python, &source);
+        fix_as(SourceKind::Rust, &source);
+    });
+}
+
+/// Whether fixing `source` as `kind` changed it (for the seed replay, which checks that the
+/// seeds reach the fixes).
+pub fn fix_as(kind: SourceKind, source: &str) -> bool {
+    use connlint::diagnostic::Applicability;
+    use connlint::fix::{fix_text, parses};
+    let module = ModuleInfo { name: "fuzzed", package: None };
+    let mut analyze = |text: &str| connlint::check_source(kind, "fuzzed", text, module);
+    let diagnostics = analyze(source);
+    check_spans(source, &diagnostics);
+    let outcome = fix_text(kind, source, diagnostics, Applicability::Unsafe, &mut analyze);
+    if let Some(error) = &outcome.error {
+        assert_eq!(outcome.text, source, "fixes refused ({error}), yet the text changed");
+        return false;
+    }
+    if !outcome.changed(source) {
+        assert_eq!(outcome.fixed_count(), 0, "fixes counted as applied, yet the text is unchanged");
+        return false;
+    }
+    assert!(parses(kind, &outcome.text), "the fixed text does not parse:\n{}", outcome.text);
+    check_spans(&outcome.text, &outcome.remaining);
+    let found = analyze(&outcome.text);
+    let again = fix_text(kind, &outcome.text, found, Applicability::Unsafe, &mut analyze);
+    assert!(
+        !again.changed(&outcome.text) && again.fixed_count() == 0 && again.error.is_none(),
+        "fixing the fixed text again changes it ({:?}, {:?}):\n{}",
+        again.fixed,
+        again.error,
+        outcome.text
+    );
+    true
 }
 
 fn analyse(kind: SourceKind, source: &str) {
@@ -73,7 +126,9 @@ fn selective(source: &str, module: ModuleInfo) -> Vec<connlint::diagnostic::Diag
 
 fn check_spans(source: &str, diagnostics: &[connlint::diagnostic::Diagnostic]) {
     for diagnostic in diagnostics {
-        let spans = std::iter::once(diagnostic.span).chain(diagnostic.labels.iter().map(|l| l.span));
+        let spans = std::iter::once(diagnostic.span)
+            .chain(diagnostic.labels.iter().map(|l| l.span))
+            .chain(diagnostic.fix.iter().flat_map(|f| f.edits.iter().map(|e| e.span)));
         for span in spans {
             let (start, end) = (span.start as usize, span.end as usize);
             assert!(
