@@ -120,6 +120,12 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A client of a network protocol or one of its responses (not a database connection, not
+    /// a raw socket).
+    pub fn is_network(self) -> bool {
+        matches!(self, Kind::NetworkConnection | Kind::NetworkResponse)
+    }
+
     /// A name for such a resource in a suggested rewrite.
     pub fn placeholder(self) -> &'static str {
         match self {

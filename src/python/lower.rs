@@ -168,6 +168,9 @@ pub struct LoweredFunction {
     pub is_abstract: bool,
     /// Test code: a test, a fixture, a method of a test class, or anything in a test file.
     pub is_test: bool,
+    /// It calls a fake or a mock (`self.fakehttp(...)`, `MockHTTPHandler(...)`,
+    /// `add_ordered_mock_handlers(...)`): in a test, its clients may talk to those fakes.
+    pub calls_fakes: bool,
     /// What its text says, for fixes.
     pub layout: Box<FunctionLayout>,
 }
@@ -733,6 +736,8 @@ struct FnLowerer<'a, 's> {
     kind: FunctionKind,
     returns: Vec<Sym>,
     returns_value: bool,
+    /// See [`LoweredFunction::calls_fakes`].
+    calls_fakes: bool,
     class_facts: FieldFacts,
     /// The site of the last call lowered, to connect `self.x = CALL` to its field.
     last_site: Option<SiteId>,
@@ -786,6 +791,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             kind: FunctionKind::Plain,
             returns: Vec::new(),
             returns_value: false,
+            calls_fakes: false,
             class_facts: FieldFacts::default(),
             last_site: None,
             nested: Vec::new(),
@@ -846,6 +852,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             qualified,
             returns: std::mem::take(&mut self.returns),
             returns_value: self.returns_value,
+            calls_fakes: self.calls_fakes,
             params,
             is_abstract: is_abstract(&decorators, body, self.src),
             is_test,
@@ -1067,6 +1074,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         }
                     }
                     self.with_may_raise(expr, effects, out);
+                    if let Some(var) = self.asserted_closed(expr) {
+                        out.push(Stmt::Close { var, span: span(expr) });
+                    }
                 }
             }
             "return_statement" => {
@@ -1133,8 +1143,56 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 for expr in named_children(node) {
                     self.value(expr, Role::Other, out);
                 }
+                if node.kind_str() == "assert_statement"
+                    && let Some(var) = named_children(node).first().and_then(|c| self.asserted_closed(*c))
+                {
+                    out.push(Stmt::Close { var, span: at });
+                }
             }
         }
+    }
+
+    /// A test's assertion that a resource is closed: past it, the resource is closed (the
+    /// library closed it, and the test checks that it did). `self.assertIsNone(x.sock)`,
+    /// `self.assertTrue(x.closed)`, and as an `assert`: `x.closed`, `x.sock is None`. The
+    /// attributes are the ones the libraries clear or set when they close: `sock` (http.client,
+    /// smtplib, ftplib), `fp` (http.client responses, zipfile), `closed` (files, sockets,
+    /// responses).
+    fn asserted_closed(&self, expr: Node) -> Option<Var> {
+        const CLEARED_ON_CLOSE: &[&str] = &["sock", "_sock", "fp"];
+        const SET_ON_CLOSE: &[&str] = &["closed", "_closed"];
+        let expr = peel(expr);
+        let (attribute, cleared) = match expr.kind_str() {
+            "call" => {
+                let method = expr.field("function").filter(|f| f.kind_str() == "attribute")?.field("attribute")?;
+                let [argument] = named_children(expr.field("arguments")?)[..] else { return None };
+                match text(method, self.src) {
+                    "assertIsNone" => (argument, true),
+                    "assertTrue" => (argument, false),
+                    _ => return None,
+                }
+            }
+            "comparison_operator" => {
+                let [left, right] = named_children(expr)[..] else { return None };
+                let is_none = right.kind_str() == "none"
+                    && (0..expr.child_count()).filter_map(|i| expr.child(i)).any(|c| c.kind() == "is");
+                let is_not = (0..expr.child_count()).filter_map(|i| expr.child(i)).any(|c| c.kind() == "is not");
+                if !is_none || is_not {
+                    return None;
+                }
+                (left, true)
+            }
+            "attribute" => (expr, false),
+            _ => return None,
+        };
+        let attribute = peel(attribute);
+        if attribute.kind_str() != "attribute" {
+            return None;
+        }
+        let name = text(attribute.field("attribute")?, self.src);
+        let expected = if cleared { CLEARED_ON_CLOSE } else { SET_ON_CLOSE };
+        let object = attribute.field("object").filter(|o| o.kind_str() == "identifier")?;
+        expected.contains(&name).then(|| self.known_var(text(object, self.src))).flatten()
     }
 
     /// `x = OPEN(...)` as a whole statement: the open it binds and the value as written.
@@ -2037,6 +2095,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn call(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
         let Some(function) = node.field("function") else { return false };
+        let called = match function.kind_str() {
+            "attribute" => function.field("attribute"),
+            "identifier" => Some(function),
+            _ => None,
+        };
+        if let Some(called) = called {
+            let called = text(called, self.src).to_ascii_lowercase();
+            self.calls_fakes |= called.contains("fake") || called.contains("mock");
+        }
         let callee = self.resolve_callee(function);
         let qualified = callee.as_ref().and_then(|c| self.resolve_now(c));
         let arguments: Vec<Node> = node.field("arguments").map(named_children).unwrap_or_default();
@@ -2317,6 +2384,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => Some(argument),
             };
             let Some(value) = value.map(peel) else { continue };
+            // `urlopen("data:,")`: the scheme of a URL given as a literal (`scheme:data`).
+            if index == 0
+                && let Some(scheme) = string_literal_scheme(value, self.src)
+            {
+                hints.push(format!("scheme:{scheme}"));
+            }
             // A module constant: `stdout=subprocess.PIPE`.
             if let Some(parts) = attribute_chain(value, self.src)
                 && self.known_var(parts[0]).is_none()
@@ -2462,6 +2535,18 @@ impl<'a, 's> FnLowerer<'a, 's> {
 /// Whether a module is test code by its path and dotted name: named `test_*.py`, `*_test.py`,
 /// `tests.py` or `conftest.py`, or in a `tests`/`testing` package or folder, or under a top
 /// `test` package or folder (not a library's `mylib.test` helpers, which are library code).
+/// The scheme of a URL written as a plain string literal (`"data:,"` gives `data`).
+fn string_literal_scheme<'s>(node: Node, src: &'s str) -> Option<&'s str> {
+    if node.kind_str() != "string" || named_children(node).iter().any(|c| c.kind_str() == "interpolation") {
+        return None;
+    }
+    let literal = text(node, src);
+    let body = literal.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_start_matches(['"', '\'']);
+    let (scheme, _) = body.split_once(':')?;
+    let valid = scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
 pub fn is_test_path(path: &str, module: &str) -> bool {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some((file, folders)) = parts.split_last() else { return false };
