@@ -1074,7 +1074,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         }
                     }
                     self.with_may_raise(expr, effects, out);
-                    if let Some(var) = self.asserted_closed(expr) {
+                    if let Some(var) = self.asserted_closed(expr, false) {
                         out.push(Stmt::Close { var, span: span(expr) });
                     }
                 }
@@ -1144,7 +1144,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     self.value(expr, Role::Other, out);
                 }
                 if node.kind_str() == "assert_statement"
-                    && let Some(var) = named_children(node).first().and_then(|c| self.asserted_closed(*c))
+                    && let Some(var) = named_children(node).first().and_then(|c| self.asserted_closed(*c, true))
                 {
                     out.push(Stmt::Close { var, span: at });
                 }
@@ -1157,8 +1157,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `self.assertTrue(x.closed)`, and as an `assert`: `x.closed`, `x.sock is None`. The
     /// attributes are the ones the libraries clear or set when they close: `sock` (http.client,
     /// smtplib, ftplib), `fp` (http.client responses, zipfile), `closed` (files, sockets,
-    /// responses).
-    fn asserted_closed(&self, expr: Node) -> Option<Var> {
+    /// responses). `in_assert`: `expr` is the condition of an `assert` statement (else a
+    /// statement of its own, where only the assertion calls count).
+    fn asserted_closed(&self, expr: Node, in_assert: bool) -> Option<Var> {
         const CLEARED_ON_CLOSE: &[&str] = &["sock", "_sock", "fp"];
         const SET_ON_CLOSE: &[&str] = &["closed", "_closed"];
         let expr = peel(expr);
@@ -1172,7 +1173,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     _ => return None,
                 }
             }
-            "comparison_operator" => {
+            "comparison_operator" if in_assert => {
                 let [left, right] = named_children(expr)[..] else { return None };
                 let is_none = right.kind_str() == "none"
                     && (0..expr.child_count()).filter_map(|i| expr.child(i)).any(|c| c.kind() == "is");
@@ -1182,7 +1183,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 (left, true)
             }
-            "attribute" => (expr, false),
+            "attribute" if in_assert => (expr, false),
             _ => return None,
         };
         let attribute = peel(attribute);
