@@ -291,6 +291,12 @@ impl Scan {
                         let after = next_significant(bytes, i);
                         let assigned = match after {
                             Some((b'=', at)) => bytes.get(at + 1) != Some(&b'='),
+                            // `name: Type = value` (or only declared) at the start of a statement.
+                            Some((b':', _)) => {
+                                depth == 0
+                                    && prev_significant == b'\n'
+                                    && !matches!(&bytes[start..i], b"else" | b"try" | b"finally")
+                            }
                             Some((op, at)) => {
                                 matches!(op, b'+' | b'-' | b'*' | b'/' | b'|' | b'&' | b'%' | b'^')
                                     && bytes.get(at + 1) == Some(&b'=')
