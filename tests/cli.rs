@@ -42,8 +42,22 @@ fn concise_format_is_one_line_per_diagnostic() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     let first = text.lines().next().expect("a line");
-    assert!(first.starts_with("leaky.py:4:10: CL101 "), "{first}");
+    assert!(first.starts_with("leaky.py:4:10: CL101 [*] "), "a safe fix is marked: {first}");
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+}
+
+/// Only a safe fix is marked: an unsafe one needs `--unsafe-fixes`, a finding without a fix
+/// nothing.
+#[test]
+fn concise_format_marks_only_safe_fixes() {
+    let unsafe_fix =
+        "import sqlite3\n\ndef f(p):\n    conn = sqlite3.connect(p)\n    return conn.execute('x').fetchone()\n";
+    let dir = project(&[("unsafe.py", unsafe_fix)]);
+    let output = connlint(&["check", "--output-format", "concise", "unsafe.py"], &dir);
+    let text = stdout(&output);
+    let first = text.lines().next().expect("a line");
+    assert!(first.starts_with("unsafe.py:4:12: CL102 "), "{first}");
+    assert!(!first.contains("[*]"), "{first}");
 }
 
 #[test]

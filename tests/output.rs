@@ -62,7 +62,8 @@ fn each_format_and_flag_prints_what_it_should() {
             Case {
                 args: &["check", "--output-format", "concise"],
                 status: 1,
-                has: &["leaky/app.py:4:10: CL101 `with` on this connection", "\nFound 1 problem.\n"],
+                // `[*]`: a safe fix, which `--fix` applies (as ruff marks it).
+                has: &["leaky/app.py:4:10: CL101 [*] `with` on this connection", "\nFound 1 problem.\n"],
                 lacks: &["error[CL101]"],
             },
             Case {

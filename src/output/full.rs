@@ -2,7 +2,7 @@ use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::Buffer};
 
-use crate::diagnostic::{Applicability, Diagnostic, LineIndex};
+use crate::diagnostic::{Diagnostic, LineIndex};
 
 /// Source lines longer than this are not shown (minified or generated code): the diagnostic
 /// gives the place instead of megabytes of one line.
@@ -38,9 +38,7 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], color: bool)
                 .chain(diagnostic.help.iter().map(|h| format!("help: {h}")))
                 .chain(diagnostic.fix.iter().map(|f| f.note())),
         );
-        // `[*]`: `--fix` fixes it (as ruff marks its fixable findings).
-        let safe_fix = diagnostic.fix.as_ref().is_some_and(|f| f.applicability == Applicability::Safe);
-        let message = if safe_fix { format!("[*] {}", diagnostic.message) } else { diagnostic.message.clone() };
+        let message = super::marked_message(diagnostic).into_owned();
         let report = Report::error()
             .with_code(diagnostic.rule.code())
             .with_message(message)

@@ -95,6 +95,15 @@ impl Run<'_> {
     }
 }
 
+/// The message as the text formats show it: `[*] ` before it when `--fix` fixes the finding (a
+/// safe fix), as ruff marks its fixable findings.
+pub fn marked_message(diagnostic: &Diagnostic) -> std::borrow::Cow<'_, str> {
+    match &diagnostic.fix {
+        Some(fix) if fix.applicability == Applicability::Safe => format!("[*] {}", diagnostic.message).into(),
+        _ => diagnostic.message.as_str().into(),
+    }
+}
+
 fn count_fixes<'d>(diagnostics: impl Iterator<Item = &'d Diagnostic>) -> (usize, usize) {
     diagnostics.filter_map(|d| d.fix.as_ref()).fold((0, 0), |(safe, unsafe_), fix| match fix.applicability {
         Applicability::Safe => (safe + 1, unsafe_),
