@@ -2102,8 +2102,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
             _ => None,
         };
         if let Some(called) = called {
-            let called = text(called, self.src).to_ascii_lowercase();
-            self.calls_fakes |= called.contains("fake") || called.contains("mock");
+            self.calls_fakes |= text(called, self.src)
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"fake") || w.eq_ignore_ascii_case(b"mock"));
         }
         let callee = self.resolve_callee(function);
         let qualified = callee.as_ref().and_then(|c| self.resolve_now(c));
@@ -2533,9 +2535,6 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 }
 
-/// Whether a module is test code by its path and dotted name: named `test_*.py`, `*_test.py`,
-/// `tests.py` or `conftest.py`, or in a `tests`/`testing` package or folder, or under a top
-/// `test` package or folder (not a library's `mylib.test` helpers, which are library code).
 /// The scheme of a URL written as a plain string literal (`"data:,"` gives `data`).
 fn string_literal_scheme<'s>(node: Node, src: &'s str) -> Option<&'s str> {
     if node.kind_str() != "string" || named_children(node).iter().any(|c| c.kind_str() == "interpolation") {
@@ -2548,6 +2547,9 @@ fn string_literal_scheme<'s>(node: Node, src: &'s str) -> Option<&'s str> {
     valid.then_some(scheme)
 }
 
+/// Whether a module is test code by its path and dotted name: named `test_*.py`, `*_test.py`,
+/// `tests.py` or `conftest.py`, or in a `tests`/`testing` package or folder, or under a top
+/// `test` package or folder (not a library's `mylib.test` helpers, which are library code).
 pub fn is_test_path(path: &str, module: &str) -> bool {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some((file, folders)) = parts.split_last() else { return false };
