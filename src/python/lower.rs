@@ -495,9 +495,11 @@ fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
     roots
 }
 
-/// Module-level definitions, and module-level `name = CALL(...)` (a module-wide pool).
+/// Module-level definitions, module-level `name = CALL(...)` (a module-wide pool), and
+/// module-level aliases of imported names (`OPEN = sqlite3.connect`).
 fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
     let mut globals = Vec::new();
+    let mut aliases = Vec::new();
     let mut stack = vec![(root, 0usize)];
     while let Some((node, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
@@ -517,11 +519,20 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
                 }
                 "expression_statement" => {
                     for assignment in named_children(stmt).into_iter().filter(|n| n.kind_str() == "assignment") {
-                        if let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
-                            && left.kind_str() == "identifier"
-                            && peel(right).kind_str() == "call"
+                        let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right")) else {
+                            continue;
+                        };
+                        if left.kind_str() != "identifier" {
+                            continue;
+                        }
+                        let right = peel(right);
+                        if right.kind_str() == "call" {
+                            globals.push((text(left, src).to_string(), right));
+                        } else if let Some(parts) = attribute_chain(right, src)
+                            && let Some(qualified) = scope.imports.resolve(&parts)
                         {
-                            globals.push((text(left, src).to_string(), peel(right)));
+                            // `OPEN = sqlite3.connect`: another name for what an import names.
+                            aliases.push((text(left, src).to_string(), qualified));
                         }
                     }
                 }
@@ -530,6 +541,9 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
                 _ => {}
             }
         }
+    }
+    for (name, qualified) in aliases {
+        scope.imports.bind(&name, qualified);
     }
     for (name, call) in globals {
         let sym = call.field("function").and_then(|f| callee_sym(f, src, scope, None));
