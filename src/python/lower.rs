@@ -1259,8 +1259,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 .rev()
                 .take_while(|e| matches!(e, Stmt::Open { target: Some(_), .. } | Stmt::Assign { .. }))
                 .count();
+            // A method that closes its object when it fails (`smtp.connect(host)`) raises with
+            // the state from before it: a client it would have connected holds nothing then.
+            let closing_on_error = effects.iter().position(
+                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.closes_on_error_methods.contains(method.as_str())),
+            );
             if self.handler_depth == 0 {
-                effects.insert(effects.len() - bindings_at_the_end, Stmt::MayRaise { span: span(node) });
+                let at = closing_on_error.unwrap_or(effects.len() - bindings_at_the_end);
+                effects.insert(at, Stmt::MayRaise { span: span(node) });
             }
         }
         out.extend(effects);

@@ -546,10 +546,11 @@ fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Opt
     if site.argument_hints.iter().any(|hint| resource.borrowed_when.contains(hint)) {
         return None;
     }
-    // `subprocess.Popen(args)` without pipes holds no descriptor.
+    // `subprocess.Popen(args)` without pipes holds no descriptor; `smtplib.SMTP()` without a
+    // host holds one only once `connect()` is called.
     if !resource.opens_only_with.is_empty() && !site.argument_hints.iter().any(|h| resource.opens_only_with.contains(h))
     {
-        return None;
+        return (!resource.opens_on.is_empty()).then_some(Resolved { opens_later: true, ..found });
     }
     Some(found)
 }
@@ -583,7 +584,7 @@ fn resolve_opener(site: &Site, module: &LoweredModule, resolver: &Resolver) -> O
     let (_, resource) = best?;
     let suffix = format!(".{method}");
     let callee = knowledge.resources[resource].open.iter().find(|o| o.ends_with(&suffix))?.clone();
-    Some(Resolved { resource, callee, origin: None })
+    Some(Resolved { resource, callee, origin: None, opens_later: false })
 }
 
 /// What a site opens, as the checker needs it.
@@ -595,7 +596,10 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
         cm if cm.closes() => ContextExit::Closes,
         _ => ContextExit::None,
     };
-    let lazy = !knowledge.resources[found.resource].opens_on.is_empty();
+    // Lazy: a client that connects on first use (`http.client.HTTPConnection`), or one called
+    // without what makes it connect at once (`smtplib.SMTP()` without a host).
+    let resource = &knowledge.resources[found.resource];
+    let lazy = found.opens_later || (!resource.opens_on.is_empty() && resource.opens_only_with.is_empty());
     Some(SiteBehaviour { context_exit, lazy })
 }
 

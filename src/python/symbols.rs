@@ -77,6 +77,9 @@ pub struct Resolved {
     /// The qualified name called (`sqlite3.connect`, or the factory `app.db.get_db`).
     pub callee: String,
     pub origin: Option<FactoryOrigin>,
+    /// Called without the arguments that make it open anything (`smtplib.SMTP()` without a
+    /// host): it holds something only once one of its resource's `opens_on` methods is called.
+    pub opens_later: bool,
 }
 
 /// Resolution depth bound: summaries can refer to each other in cycles.
@@ -180,11 +183,11 @@ impl Resolver<'_> {
     pub fn open_site(&self, callee: &Sym) -> Option<Resolved> {
         let called = self.callee(callee)?;
         if let Some(resource) = self.knowledge.opener(&called) {
-            return Some(Resolved { resource, callee: called, origin: None });
+            return Some(Resolved { resource, callee: called, origin: None, opens_later: false });
         }
         match self.summary(&called) {
             Some(Summary::Factory { resource, origin }) => {
-                Some(Resolved { resource: *resource, callee: called, origin: Some(origin.clone()) })
+                Some(Resolved { resource: *resource, callee: called, origin: Some(origin.clone()), opens_later: false })
             }
             _ => None,
         }
