@@ -295,7 +295,7 @@ impl Scan {
                             Some((b':', _)) => {
                                 depth == 0
                                     && prev_significant == b'\n'
-                                    && !matches!(&bytes[start..i], b"else" | b"try" | b"finally")
+                                    && !matches!(&bytes[start..i], b"else" | b"try" | b"except" | b"finally")
                             }
                             Some((op, at)) => {
                                 matches!(op, b'+' | b'-' | b'*' | b'/' | b'|' | b'&' | b'%' | b'^')
