@@ -203,7 +203,8 @@ fn fix_violation(kind: SourceKind, path: &str, source: &str, diagnostics: Vec<Di
             return Some("the fixed text does not parse".to_string());
         }
         FIXED_VARIANTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let found = analyze(&outcome.text);
+        // `remaining` is the analysis of the fixed text.
+        let found = outcome.remaining.clone();
         let again = connlint::fix::fix_text(kind, &outcome.text, found, Applicability::Unsafe, &mut analyze);
         (again.changed(&outcome.text) || again.fixed_count() > 0)
             .then(|| format!("fixing the fixed text again changes it ({:?})", again.fixed))

@@ -97,8 +97,8 @@ pub fn fix_as(kind: SourceKind, source: &str) -> bool {
     }
     assert!(parses(kind, &outcome.text), "the fixed text does not parse:\n{}", outcome.text);
     check_spans(&outcome.text, &outcome.remaining);
-    let found = analyze(&outcome.text);
-    let again = fix_text(kind, &outcome.text, found, Applicability::Unsafe, &mut analyze);
+    // `remaining` is the analysis of the fixed text.
+    let again = fix_text(kind, &outcome.text, outcome.remaining.clone(), Applicability::Unsafe, &mut analyze);
     assert!(
         !again.changed(&outcome.text) && again.fixed_count() == 0 && again.error.is_none(),
         "fixing the fixed text again changes it ({:?}, {:?}):\n{}",

@@ -1189,10 +1189,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             "comparison_operator" if in_assert => {
                 let [left, right] = named_children(expr)[..] else { return None };
-                let is_none = right.kind_str() == "none"
-                    && (0..expr.child_count()).filter_map(|i| expr.child(i)).any(|c| c.kind() == "is");
-                let is_not = (0..expr.child_count()).filter_map(|i| expr.child(i)).any(|c| c.kind() == "is not");
-                if !is_none || is_not {
+                let operators: Vec<&str> =
+                    (0..expr.child_count()).filter_map(|i| expr.child(i)).map(|c| c.kind()).collect();
+                if right.kind_str() != "none" || !operators.contains(&"is") || operators.contains(&"is not") {
                     return None;
                 }
                 (left, true)
