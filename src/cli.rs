@@ -142,7 +142,11 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => {
+            let code = check(args);
+            crate::run::debug_phase("reported and dropped");
+            code
+        }
         Command::Rule { code } => match Rule::from_code(&code) {
             Some(rule) => {
                 print!("{}", rule.doc());
@@ -317,6 +321,7 @@ fn check(args: CheckArgs) -> ExitCode {
     if output::write_run(&mut stdout, &run, &options).and_then(|()| stdout.flush()).is_err() {
         return ExitCode::from(2);
     }
+    crate::run::debug_phase("reported");
     if let Some(line) = applied.as_ref().and_then(|a| a.by_rule_line(false))
         && !args.quiet
     {

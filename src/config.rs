@@ -131,6 +131,9 @@ pub struct Discovery {
     /// The same answers by the folder as written (saves making it canonical again).
     by_written_folder: HashMap<PathBuf, Option<PathBuf>>,
     loaded: HashMap<PathBuf, Arc<Config>>,
+    /// Folders as written, made canonical: once per folder, and without a system call for a
+    /// folder the walk found inside one already known (see [`Discovery::note_real_folder`]).
+    canonical_folders: HashMap<PathBuf, PathBuf>,
 }
 
 impl Discovery {
@@ -144,7 +147,7 @@ impl Discovery {
             }));
         }
         let written = dir.to_path_buf();
-        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let dir = self.canonical_folder(dir).unwrap_or_else(|| dir.to_path_buf());
         let mut chain = Vec::new();
         let mut current = Some(dir.as_path());
         let mut found = None;
@@ -168,6 +171,31 @@ impl Discovery {
             let config = self.loaded[&path].clone();
             (path, config)
         }))
+    }
+
+    /// The canonical form of the folder `dir` as written, `None` when it cannot be made (it
+    /// does not exist).
+    pub fn canonical_folder(&mut self, dir: &Path) -> Option<PathBuf> {
+        if let Some(folder) = self.canonical_folders.get(dir) {
+            return Some(folder.clone());
+        }
+        let folder = std::fs::canonicalize(dir).ok()?;
+        self.canonical_folders.insert(dir.to_path_buf(), folder.clone());
+        Some(folder)
+    }
+
+    /// Says that `dir` is a real folder (not a symbolic link) inside the folder its path names
+    /// as its parent: its canonical form is then the parent's and its name, with no system call
+    /// (a walk of thousands of folders otherwise spends most of its time resolving paths).
+    pub fn note_real_folder(&mut self, dir: &Path) {
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else { return };
+        if name == "." || name == ".." || self.canonical_folders.contains_key(dir) {
+            return;
+        }
+        if let Some(parent) = self.canonical_folders.get(parent) {
+            let folder = parent.join(name);
+            self.canonical_folders.insert(dir.to_path_buf(), folder);
+        }
     }
 
     /// Every configuration read so far, in path order.
@@ -202,19 +230,12 @@ pub struct SettingsResolver {
     /// The folder relative to which the patterns of files under no configuration match.
     cwd: PathBuf,
     by_config: HashMap<Option<PathBuf>, Arc<Settings>>,
-    canonical_folders: HashMap<PathBuf, PathBuf>,
 }
 
 impl SettingsResolver {
     pub fn new(overrides: Overrides) -> SettingsResolver {
         let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok()).unwrap_or_default();
-        SettingsResolver {
-            discovery: Discovery::default(),
-            overrides,
-            cwd,
-            by_config: HashMap::new(),
-            canonical_folders: HashMap::new(),
-        }
+        SettingsResolver { discovery: Discovery::default(), overrides, cwd, by_config: HashMap::new() }
     }
 
     /// The settings for a file or folder at `path`.
@@ -243,15 +264,13 @@ impl SettingsResolver {
             return std::fs::canonicalize(path).unwrap_or_else(|_| self.cwd.join(path));
         };
         let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-        let folder = match self.canonical_folders.get(parent) {
-            Some(folder) => folder.clone(),
-            None => {
-                let folder = std::fs::canonicalize(parent).unwrap_or_else(|_| self.cwd.join(parent));
-                self.canonical_folders.insert(parent.to_path_buf(), folder.clone());
-                folder
-            }
-        };
+        let folder = self.discovery.canonical_folder(parent).unwrap_or_else(|| self.cwd.join(parent));
         folder.join(name)
+    }
+
+    /// See [`Discovery::note_real_folder`].
+    pub fn note_real_folder(&mut self, dir: &Path) {
+        self.discovery.note_real_folder(dir);
     }
 
     pub fn discovery(&self) -> &Discovery {

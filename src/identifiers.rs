@@ -13,6 +13,9 @@
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identifiers {
     hashes: Vec<u32>,
+    /// The hashes of the names that follow the word `def`: the functions the text may define
+    /// (a later round looks for the definitions of functions given a resource).
+    defined: Vec<u32>,
 }
 
 /// Which bytes continue an identifier: `[A-Za-z0-9_]` and every non-ASCII byte (a UTF-8
@@ -42,6 +45,9 @@ impl Identifiers {
     pub fn of(text: &[u8]) -> Identifiers {
         // About one identifier per eight bytes of source; far fewer distinct ones.
         let mut hashes = Vec::with_capacity(text.len() / 8);
+        let mut defined = Vec::new();
+        // Where the last identifier ended, when it was `def`.
+        let mut after_def: Option<usize> = None;
         let mut i = 0;
         while i < text.len() {
             if !IDENTIFIER_BYTE[usize::from(text[i])] {
@@ -52,12 +58,26 @@ impl Identifiers {
             while i < text.len() && IDENTIFIER_BYTE[usize::from(text[i])] {
                 i += 1;
             }
-            hashes.push(hash(&text[start..i]));
+            let word = &text[start..i];
+            let hash = hash(word);
+            hashes.push(hash);
+            if after_def.is_some_and(|end| text[end..start].iter().all(|&b| b == b' ' || b == b'\t')) {
+                defined.push(hash);
+            }
+            after_def = (word == b"def").then_some(i);
         }
-        hashes.sort_unstable();
-        hashes.dedup();
-        hashes.shrink_to_fit();
-        Identifiers { hashes }
+        for set in [&mut hashes, &mut defined] {
+            set.sort_unstable();
+            set.dedup();
+            set.shrink_to_fit();
+        }
+        Identifiers { hashes, defined }
+    }
+
+    /// Whether the text may define a function `name` (`def name`): `false` means it certainly
+    /// does not.
+    pub fn may_define(&self, name: &str) -> bool {
+        self.defined.binary_search(&hash(name.as_bytes())).is_ok()
     }
 
     /// Whether `name` may occur in the text: `false` means it certainly does not.
@@ -90,6 +110,17 @@ mod tests {
         assert!(ids.may_contain("mysqlite3x"));
         assert!(!ids.may_contain("sqlite3"));
         assert!(!ids.may_contain_any(["socket", "psycopg2"].into_iter()));
+    }
+
+    #[test]
+    fn defined_functions_are_the_names_after_def() {
+        let ids = Identifiers::of(b"async def  fetch(conn):\n    def\tinner(): pass\n    undefined = close\n");
+        assert!(ids.may_define("fetch"));
+        assert!(ids.may_define("inner"));
+        assert!(!ids.may_define("conn"), "a parameter is not defined by the def");
+        assert!(!ids.may_define("close"), "named, not defined");
+        assert!(!ids.may_define("undefined"), "`undefined` is not `def` followed by a name");
+        assert!(ids.may_contain("close"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod identifiers;
 pub mod ir;
 pub mod lsp;
 pub mod output;
+mod parallel;
 pub mod python;
 pub mod rule;
 pub mod run;

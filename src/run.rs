@@ -9,7 +9,6 @@ use crate::hash::FastSet as HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
@@ -32,11 +31,20 @@ use crate::settings::{Overrides, Settings};
 use crate::suppress;
 use crate::walk::{self, SourceFile, WalkError};
 
+/// With `CONNLINT_DEBUG_ROUNDS`, prints how long the run has taken when it reaches `phase`: the
+/// wall-clock timeline of a run, to see which steps run on one thread.
+pub(crate) fn debug_phase(phase: &str) {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+        eprintln!("{:>7.1} ms  {phase}", start.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
-/// Analysis threads get a large stack so deeply nested input cannot overflow it.
-pub(crate) const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) use crate::parallel::{ANALYSIS_STACK_BYTES, parallel_map};
 
 /// What a run found in one file.
 #[derive(Debug, Clone)]
@@ -115,17 +123,25 @@ pub fn lint_fixing(
     mode: ParseMode,
     fixing: Option<Fixing>,
 ) -> Result<Lint, ConfigError> {
+    debug_phase("start");
     let resolver = Arc::new(Mutex::new(SettingsResolver::new(overrides)));
     let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::default();
     let exclude: walk::Exclude = {
         let resolver = resolver.clone();
         let first_error = first_error.clone();
-        Arc::new(move |path: &Path, named: bool| {
+        Arc::new(move |path: &Path, found: walk::Found| {
             let Ok(mut resolver) = resolver.lock() else { return false };
             // A folder's own configuration does not decide whether the folder is excluded.
             let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let named = found == walk::Found::Named;
             match resolver.settings_for(governing, true) {
-                Ok(settings) => (!named || settings.force_exclude) && settings.is_excluded(&resolver.absolute(path)),
+                Ok(settings) => {
+                    let excluded = (!named || settings.force_exclude) && settings.is_excluded(&resolver.absolute(path));
+                    if found == walk::Found::RealFolder && !excluded {
+                        resolver.note_real_folder(path);
+                    }
+                    excluded
+                }
                 Err(err) => {
                     if let Ok(mut first) = first_error.lock() {
                         first.get_or_insert(err);
@@ -136,6 +152,7 @@ pub fn lint_fixing(
         })
     };
     let (files, walk_errors) = walk::collect(paths, exclude);
+    debug_phase("walked");
     if let Some(err) = first_error.lock().ok().and_then(|mut e| e.take()) {
         return Err(err);
     }
@@ -147,7 +164,9 @@ pub fn lint_fixing(
     let knowledge = knowledge_from(&resolver.discovery().loaded())?;
     let absolutes: Vec<PathBuf> = files.iter().map(|f| resolver.absolute(&f.path)).collect();
     drop(resolver);
+    debug_phase("settings");
     let Checked { mut results, rechecker } = check_files_keeping(&files, &knowledge, mode);
+    debug_phase("checked");
     for (((result, file), settings), absolute) in results.iter_mut().zip(&files).zip(&settings).zip(&absolutes) {
         apply_settings(result, file.kind, settings, absolute);
     }
@@ -440,6 +459,7 @@ pub fn check_files_keeping<'k>(files: &[SourceFile], knowledge: &'k Knowledge, m
         };
         read_and_lower(file, knowledge, prefilter, reading)
     });
+    debug_phase("first round read");
 
     #[cfg(not(feature = "python"))]
     {
@@ -508,7 +528,9 @@ fn finish_python<'k>(
         let partial = project.modules.iter().filter(|m| m.partial).count();
         eprintln!("first round: {} modules ({partial} in part)", project.modules.len());
     }
+    debug_phase("first round kept");
     let mut summaries = project.summaries();
+    debug_phase("summaries");
     let mut needles = reading.needles.clone();
     let mut known_factories: Vec<(String, String)> = Vec::new();
     let mut searched_defs: HashSet<String> = HashSet::default();
@@ -531,7 +553,7 @@ fn finish_python<'k>(
             added |= read_skipped(
                 files,
                 &mut skipped,
-                (&names, None),
+                Sought::Mentioned(&names),
                 round,
                 knowledge,
                 &mut project,
@@ -542,7 +564,9 @@ fn finish_python<'k>(
         // Functions given a resource, defined in parts or files not read yet: they may close or
         // keep what they are given.
         let receivers = project.resource_receivers(&summaries);
+        debug_phase("receivers");
         added |= select_more(&mut project, knowledge, round, factory_matcher.as_ref(), &receivers);
+        debug_phase("selected more");
         let wanted: HashSet<String> = receivers
             .into_iter()
             .filter(|name| !searched_defs.contains(name) && !PYTHON_BUILTIN_CALLS.contains(&name.as_str()))
@@ -555,7 +579,7 @@ fn finish_python<'k>(
             added |= read_skipped(
                 files,
                 &mut skipped,
-                (&defined, needle_matcher(&definitions).as_ref()),
+                Sought::Defined(&defined, needle_matcher(&definitions).as_ref()),
                 round,
                 knowledge,
                 &mut project,
@@ -572,8 +596,10 @@ fn finish_python<'k>(
             break;
         }
         summaries = project.summaries();
+        debug_phase("summaries");
     }
 
+    debug_phase("rounds done");
     let functions = project.function_index();
     let module_ids: Vec<usize> = (0..project.modules.len()).collect();
     let checked: Vec<Vec<Diagnostic>> = parallel_map(&module_ids, |&module| {
@@ -597,6 +623,7 @@ fn finish_python<'k>(
             )]
         })
     });
+    debug_phase("modules checked");
     let mut checked = checked.into_iter().map(Some).collect::<Vec<_>>();
     let results = results
         .into_iter()
@@ -674,26 +701,46 @@ const PYTHON_BUILTIN_CALLS: &[&str] = &[
     "assertIsNotNone",
 ];
 
-/// Reads again the skipped files that may mention one of `names` (and, read, have one of the
-/// `texts`), and adds those with a part that matters to the project. Returns whether any was
-/// added.
+/// What a later round looks for in the skipped files.
+#[cfg(feature = "python")]
+#[derive(Clone, Copy)]
+enum Sought<'a> {
+    /// Files that mention one of these names (new factories).
+    Mentioned(&'a [&'a str]),
+    /// Files that define a function of one of these names, and, read, have one of the texts
+    /// (`def NAME(`).
+    Defined(&'a [&'a str], Option<&'a AhoCorasick>),
+}
+
+/// Reads again the skipped files that may have what is `sought`, and adds those with a part
+/// that matters to the project. Returns whether any was added.
 #[cfg(feature = "python")]
 #[allow(clippy::too_many_arguments)]
 fn read_skipped(
     files: &[SourceFile],
     skipped: &mut Vec<(usize, Identifiers)>,
-    (names, texts): (&[&str], Option<&AhoCorasick>),
+    sought: Sought,
     reading: Reading,
     knowledge: &Knowledge,
     project: &mut Project,
     results: &mut [Option<FileResult>],
     unit_of_file: &mut [Option<usize>],
 ) -> bool {
-    let (candidates, mut still_skipped): (Vec<_>, Vec<_>) = std::mem::take(skipped)
-        .into_iter()
-        .partition(|(_, identifiers)| identifiers.may_contain_any(names.iter().copied()));
-    let prefilter = texts.map_or(Prefilter::None, Prefilter::Text);
+    let (candidates, mut still_skipped): (Vec<_>, Vec<_>) =
+        std::mem::take(skipped).into_iter().partition(|(_, identifiers)| match sought {
+            Sought::Mentioned(names) => identifiers.may_contain_any(names.iter().copied()),
+            Sought::Defined(names, _) => names.iter().any(|name| identifiers.may_define(name)),
+        });
+    let prefilter = match sought {
+        Sought::Defined(_, Some(texts)) => Prefilter::Text(texts),
+        _ => Prefilter::None,
+    };
     let reads = parallel_map(&candidates, |(i, _)| read_and_lower(&files[*i], knowledge, prefilter, reading));
+    debug_phase(&format!(
+        "read again {} of {} skipped files",
+        candidates.len(),
+        candidates.len() + still_skipped.len()
+    ));
     let mut added = false;
     for (read, (i, identifiers)) in reads.into_iter().zip(candidates) {
         match read {
@@ -945,7 +992,10 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
             });
             match lowered {
                 Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
-                Ok(None) => Read::Skipped { source: has_suppression(source.as_bytes()).then_some(source), identifiers },
+                Ok(None) => Read::Skipped {
+                    source: suppress::may_have_suppression(source.as_bytes()).then_some(source),
+                    identifiers,
+                },
                 Err(_) => {
                     result.source = Some(source);
                     result.diagnostics.push(Diagnostic::new(
@@ -985,51 +1035,12 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// Whether a text may hold a suppression comment.
-fn has_suppression(bytes: &[u8]) -> bool {
-    static MATCHER: std::sync::LazyLock<Option<AhoCorasick>> = std::sync::LazyLock::new(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(["connlint:", "noqa"])
-            .ok()
-    });
-    MATCHER.as_ref().is_none_or(|m| m.is_match(bytes))
-}
-
 /// The text of a skipped file, if it holds a suppression comment (and is UTF-8).
 fn suppression_text(bytes: Vec<u8>) -> Option<Arc<str>> {
-    if !has_suppression(&bytes) {
+    if !suppress::may_have_suppression(&bytes) {
         return None;
     }
     String::from_utf8(bytes).ok().map(Arc::from)
-}
-
-/// Maps `f` over `items` on as many threads as there are cores, keeping the order. Threads get
-/// large stacks; if a thread cannot be started, the work is done on this one.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let spawned = std::thread::Builder::new().stack_size(ANALYSIS_STACK_BYTES).spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let value = f(item);
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(value);
-                    }
-                }
-            });
-            if spawned.is_err() {
-                break;
-            }
-        }
-    });
-    let slots = slots.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    slots.into_iter().zip(items).map(|(slot, item)| slot.unwrap_or_else(|| f(item))).collect()
 }
 
 /// The path as the user would type it: relative paths without a leading `./`.

@@ -46,6 +46,11 @@ enum Form {
 /// that covered nothing. `rules` are the rules that ran on this file: a code of a rule that did
 /// not run is not reported (the comment may matter when it runs).
 pub fn apply(source: &str, kind: SourceKind, diagnostics: Vec<Diagnostic>, rules: RuleSet) -> Vec<Diagnostic> {
+    // Every directive names `connlint:` or `noqa`: most files have neither, and need no
+    // tokenizing for comments.
+    if !may_have_suppression(source.as_bytes()) {
+        return diagnostics;
+    }
     let lines = LineIndex::new(source);
     let suppressions = find(source, kind, &lines);
     if suppressions.is_empty() {
@@ -151,6 +156,18 @@ fn unused_diagnostic(span: Span, message: String, edits: Vec<Edit>) -> Diagnosti
     Diagnostic::new(Rule::UnusedSuppression, span, message)
         .with_help("remove it, so that it cannot hide a finding on this line later")
         .with_fix(fix)
+}
+
+/// Whether a text may hold a suppression comment.
+pub fn may_have_suppression(bytes: &[u8]) -> bool {
+    static MATCHER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(["connlint:", "noqa"])
+            .ok()
+    });
+    MATCHER.as_ref().is_none_or(|m| m.is_match(bytes))
 }
 
 /// The edit that suppresses `rule` on the line holding byte `offset`: the code added to a

@@ -22,8 +22,19 @@ pub struct WalkError {
     pub message: String,
 }
 
-/// Says whether a path is excluded by the configuration: `(path, named_on_the_command_line)`.
-pub type Exclude = Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
+/// How the walk came to a path it asks [`Exclude`] about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Named on the command line.
+    Named,
+    /// A file inside a folder being walked.
+    File,
+    /// A folder inside a folder being walked; never a symbolic link (links are not followed).
+    RealFolder,
+}
+
+/// Says whether a path is excluded by the configuration.
+pub type Exclude = Arc<dyn Fn(&Path, Found) -> bool + Send + Sync>;
 
 /// Collects the source files under `roots`, sorted by path. Files named explicitly are checked
 /// whatever the ignore files say, as long as connlint reads their language.
@@ -39,7 +50,7 @@ pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<Wal
             }
         };
         if metadata.is_file() {
-            if exclude(root, true) {
+            if exclude(root, Found::Named) {
                 continue;
             }
             match SourceKind::of_path(root) {
@@ -56,7 +67,7 @@ pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<Wal
             errors.push(WalkError { path: root.clone(), message: "not a regular file".to_string() });
             continue;
         }
-        if exclude(root, true) {
+        if exclude(root, Found::Named) {
             continue;
         }
         let exclude = exclude.clone();
@@ -70,24 +81,41 @@ pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<Wal
                     return true;
                 }
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                !(exclude(entry.path(), false) || is_dir && entry.path().join("pyvenv.cfg").is_file())
-            })
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(entry) => {
-                    if entry.file_type().is_some_and(|t| t.is_file())
-                        && let Some(kind) = SourceKind::of_path(entry.path())
-                    {
-                        files.push(SourceFile { path: entry.into_path(), kind });
-                    }
+                // Most of a tree can be files of other languages (Django ships thousands of
+                // translation files): they are never checked, so the exclude patterns need not
+                // be matched against them.
+                if !is_dir && SourceKind::of_path(entry.path()).is_none() {
+                    return false;
                 }
-                Err(err) => errors.push(walk_error(err)),
-            }
-        }
+                let found = if is_dir { Found::RealFolder } else { Found::File };
+                !(exclude(entry.path(), found) || is_dir && entry.path().join("pyvenv.cfg").is_file())
+            })
+            .build_parallel();
+        // Folders are listed on every core: a large tree is mostly system calls.
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        walker.run(|| {
+            Box::new(|entry| {
+                let Ok(mut found) = found.lock() else { return ignore::WalkState::Quit };
+                match entry {
+                    Ok(entry) => {
+                        if entry.file_type().is_some_and(|t| t.is_file())
+                            && let Some(kind) = SourceKind::of_path(entry.path())
+                        {
+                            found.0.push(SourceFile { path: entry.into_path(), kind });
+                        }
+                    }
+                    Err(err) => found.1.push(walk_error(err)),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        let (found_files, found_errors) = found.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        files.extend(found_files);
+        errors.extend(found_errors);
     }
     files.sort();
     files.dedup();
+    errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     (files, errors)
 }
 

@@ -130,6 +130,28 @@ fn per_file_ignores_severity_and_excludes() {
 }
 
 #[test]
+fn exclude_patterns_match_folders_deep_inside_a_tree_reached_through_a_link() {
+    // The walk works out the canonical path of each folder from its parent's, without asking
+    // the system: a path pattern must still match, also below a root named through a link.
+    let dir = project(&[
+        ("connlint.toml", "extend-exclude = [\"src/gen\", \"src/app/old/*.py\"]\n"),
+        ("src/gen/deep/er/a.py", NEVER_CLOSED),
+        ("src/app/old/b.py", NEVER_CLOSED),
+        ("src/app/old/keep/c.py", NEVER_CLOSED),
+        ("src/app/d.py", NEVER_CLOSED),
+    ]);
+    assert_eq!(findings(&check(&dir, &[])), ["src/app/d.py:4:12: CL102", "src/app/old/keep/c.py:4:12: CL102"]);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.join("src"), dir.join("alias")).expect("symlink");
+        assert_eq!(
+            findings(&check(&dir, &["alias"])),
+            ["alias/app/d.py:4:12: CL102", "alias/app/old/keep/c.py:4:12: CL102"]
+        );
+    }
+}
+
+#[test]
 fn suppressions_and_unused_suppressions() {
     let source = "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:  # connlint: ignore[CL101]\n        conn.execute('x')\n\ndef g(p):\n    # noqa: CL102\n    conn = sqlite3.connect(p)\n    return conn.execute('x').fetchone()\n\ndef h(p):\n    x = 1  # connlint: ignore[CL102]\n    return x\n";
     let dir = project(&[("a.py", source)]);

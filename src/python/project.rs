@@ -252,9 +252,11 @@ impl<'k> Project<'k> {
                 *defined.entry(function.qualified.as_str()).or_default() += 1;
             }
         }
+        // Each round summarizes every module against the summaries of the round before, the
+        // modules in parallel, until nothing changes.
         for _ in 0..MAX_SUMMARY_ROUNDS {
-            let mut changed = false;
-            for unit in &self.modules {
+            let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
+            let updates: Vec<Vec<(&str, Option<Summary>)>> = crate::parallel::parallel_map(&modules, |unit| {
                 // Only a function that returns something can be a factory or return a value.
                 let candidates: Vec<&LoweredFunction> = unit
                     .lowered
@@ -265,23 +267,24 @@ impl<'k> Project<'k> {
                     .filter(|f| defined.get(f.qualified.as_str()).copied().unwrap_or(0) == 1)
                     .collect();
                 if candidates.is_empty() {
-                    continue;
+                    return Vec::new();
                 }
                 let resolver =
                     Resolver { knowledge: self.knowledge, summaries: &summaries, hierarchy: &self.hierarchy };
                 let resolved = resolve_sites(&unit.lowered, &resolver);
-                let updates: Vec<(&str, Option<Summary>)> = candidates
+                candidates
                     .into_iter()
                     .map(|function| (function.qualified.as_str(), self.summarize(unit, function, &resolved)))
                     .filter(|(name, summary)| summaries.get(*name) != summary.as_ref())
-                    .collect();
-                for (name, summary) in updates {
-                    changed = true;
-                    match summary {
-                        Some(summary) => summaries.insert(name.to_string(), summary),
-                        None => summaries.remove(name),
-                    };
-                }
+                    .collect()
+            });
+            let mut changed = false;
+            for (name, summary) in updates.into_iter().flatten() {
+                changed = true;
+                match summary {
+                    Some(summary) => summaries.insert(name.to_string(), summary),
+                    None => summaries.remove(name),
+                };
             }
             if !changed {
                 break;
@@ -413,8 +416,9 @@ impl<'k> Project<'k> {
     /// close or keep what they are given.
     pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
-        let mut names = HashSet::default();
-        for unit in &self.modules {
+        let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
+        let per_module = crate::parallel::parallel_map(&modules, |unit| {
+            let mut names = HashSet::default();
             let resolved = resolve_sites(&unit.lowered, &resolver);
             for function in &unit.lowered.functions {
                 let mut opened = HashSet::default();
@@ -435,8 +439,9 @@ impl<'k> Project<'k> {
                     }
                 });
             }
-        }
-        names
+            names
+        });
+        per_module.into_iter().flatten().collect()
     }
 
     /// The functions whose calls can give a resource, as `(module, name)`, for the prefilter: a
@@ -566,15 +571,22 @@ fn resolve_opener(site: &Site, module: &LoweredModule, resolver: &Resolver) -> O
         super::symbols::Sym::Name(name) => name.rsplit('.').next()?,
         _ => return None,
     };
-    let receiver = site.receiver.as_deref()?.to_ascii_lowercase();
+    let receiver = site.receiver.as_deref()?;
     let knowledge = resolver.knowledge;
     let mut best: Option<(bool, ResourceId)> = None;
+    // Lowered only when a method of that name is known on some receiver (most are not).
+    let mut lowercase_receiver: Option<String> = None;
     for id in knowledge.by_unknown_receiver(method) {
         let resource = &knowledge.resources[id];
         let imported = module.imported_roots.contains(resource.module.split('.').next().unwrap_or_default());
         let fits = match resource.unknown_receiver.as_deref() {
             Some("any") => true,
-            Some(word) => imported && receiver.contains(&word.to_ascii_lowercase()),
+            Some(word) => {
+                imported
+                    && lowercase_receiver
+                        .get_or_insert_with(|| receiver.to_ascii_lowercase())
+                        .contains(&word.to_ascii_lowercase())
+            }
             None => false,
         };
         if fits && best.is_none_or(|(was_imported, _)| imported && !was_imported) {

@@ -126,6 +126,9 @@ impl Hierarchy {
 impl Resolver<'_> {
     /// The summary of a function, inherited methods included.
     fn summary(&self, called: &str) -> Option<&Summary> {
+        if let Some(summary) = self.summaries.get(called) {
+            return Some(summary);
+        }
         let found = self.hierarchy.find(called, |name| self.summaries.contains_key(name))?;
         self.summaries.get(&found)
     }
@@ -181,14 +184,21 @@ impl Resolver<'_> {
 
     /// What a call to `callee` opens, if anything.
     pub fn open_site(&self, callee: &Sym) -> Option<Resolved> {
-        let called = self.callee(callee)?;
+        // Most calls open nothing: a plain name is looked up without copying it first.
+        let called: std::borrow::Cow<str> = match callee {
+            Sym::Name(name) => std::borrow::Cow::Borrowed(name.as_str()),
+            _ => std::borrow::Cow::Owned(self.callee(callee)?),
+        };
         if let Some(resource) = self.knowledge.opener(&called) {
-            return Some(Resolved { resource, callee: called, origin: None, opens_later: false });
+            return Some(Resolved { resource, callee: called.into_owned(), origin: None, opens_later: false });
         }
         match self.summary(&called) {
-            Some(Summary::Factory { resource, origin }) => {
-                Some(Resolved { resource: *resource, callee: called, origin: Some(origin.clone()), opens_later: false })
-            }
+            Some(Summary::Factory { resource, origin }) => Some(Resolved {
+                resource: *resource,
+                callee: called.into_owned(),
+                origin: Some(origin.clone()),
+                opens_later: false,
+            }),
             _ => None,
         }
     }

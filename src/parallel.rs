@@ -1,0 +1,34 @@
+//! Work spread over the cores: the one place the analysis starts threads.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Analysis threads get a large stack so deeply nested input cannot overflow it.
+pub(crate) const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Maps `f` over `items` on as many threads as there are cores, keeping the order. Threads get
+/// large stacks; if a thread cannot be started, the work is done on this one.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let spawned = std::thread::Builder::new().stack_size(ANALYSIS_STACK_BYTES).spawn_scoped(scope, || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let value = f(item);
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[i] = Some(value);
+                    }
+                }
+            });
+            if spawned.is_err() {
+                break;
+            }
+        }
+    });
+    let slots = slots.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    slots.into_iter().zip(items).map(|(slot, item)| slot.unwrap_or_else(|| f(item))).collect()
+}
