@@ -34,11 +34,19 @@ const IDENTIFIER_BYTE: [bool; 256] = {
 const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 
+/// How many recent identifier hashes [`Identifiers::of`] remembers to skip repeats.
+const RECENT_SLOTS: usize = 1024;
+
 /// FNV-1a of the bytes with ASCII letters folded to lower case (`| 0x20` folds `A-Z` onto
 /// `a-z`; it moves other bytes too, the same way for every text, which only adds collisions).
 #[inline]
 fn hash(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(FNV_OFFSET, |h, &b| (h ^ u32::from(b | 0x20)).wrapping_mul(FNV_PRIME))
+    bytes.iter().fold(FNV_OFFSET, |h, &b| step(h, b))
+}
+
+#[inline]
+fn step(h: u32, b: u8) -> u32 {
+    (h ^ u32::from(b | 0x20)).wrapping_mul(FNV_PRIME)
 }
 
 impl Identifiers {
@@ -46,21 +54,30 @@ impl Identifiers {
         // About one identifier per eight bytes of source; far fewer distinct ones.
         let mut hashes = Vec::with_capacity(text.len() / 8);
         let mut defined = Vec::new();
+        // Each slot starts with a value that never maps to it, so the first hash is pushed.
+        let mut recent: [u32; RECENT_SLOTS] = std::array::from_fn(|slot| slot as u32 + 1);
         // Where the last identifier ended, when it was `def`.
         let mut after_def: Option<usize> = None;
-        let mut i = 0;
-        while i < text.len() {
-            if !IDENTIFIER_BYTE[usize::from(text[i])] {
-                i += 1;
+        let mut bytes = text.iter().enumerate().peekable();
+        while let Some((start, &first)) = bytes.next() {
+            if !IDENTIFIER_BYTE[usize::from(first)] {
                 continue;
             }
-            let start = i;
-            while i < text.len() && IDENTIFIER_BYTE[usize::from(text[i])] {
+            // The word is hashed as it is scanned (as `hash` does), in one pass over its bytes.
+            let mut hash = step(FNV_OFFSET, first);
+            let mut i = start + 1;
+            while let Some((_, &b)) = bytes.next_if(|(_, b)| IDENTIFIER_BYTE[usize::from(**b)]) {
+                hash = step(hash, b);
                 i += 1;
             }
             let word = &text[start..i];
-            let hash = hash(word);
-            hashes.push(hash);
+            // Most occurrences repeat a name seen a moment ago (`self`, `conn`, `return`): a
+            // small direct-mapped memory of recent hashes keeps them out of the sort below.
+            let slot = &mut recent[(hash as usize) % RECENT_SLOTS];
+            if *slot != hash {
+                *slot = hash;
+                hashes.push(hash);
+            }
             if after_def.is_some_and(|end| text[end..start].iter().all(|&b| b == b' ' || b == b'\t')) {
                 defined.push(hash);
             }

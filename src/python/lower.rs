@@ -685,10 +685,23 @@ fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassSco
             continue;
         }
         for child in named_children(node) {
-            stack.push((child, depth + 1));
+            // An assignment is a statement (or the value of one: `a = self.x = f()`); no
+            // expression holds one, so expressions are not searched (except in broken code).
+            if may_hold_statements(child.kind_str()) || child.kind_str() == "assignment" || node.is_error() {
+                stack.push((child, depth + 1));
+            }
         }
     }
     fields
+}
+
+/// Whether a node of this kind can hold a statement (`def`, an assignment) among its
+/// descendants: statements and their clauses and blocks, definitions, and broken code, but no
+/// expression. Searches for statements need not look inside anything else.
+fn may_hold_statements(kind: &str) -> bool {
+    matches!(kind, "module" | "block" | "ERROR" | "decorated_definition" | "function_definition" | "class_definition")
+        || kind.ends_with("_statement")
+        || kind.ends_with("_clause")
 }
 
 /// How the value of an expression is used by what surrounds it.
@@ -2677,7 +2690,8 @@ fn nested_definition_names(body: Node, src: &str) -> Vec<String> {
                     }
                 }
                 "class_definition" | "lambda" => {}
-                _ => stack.push((child, depth + 1)),
+                kind if may_hold_statements(kind) || node.is_error() => stack.push((child, depth + 1)),
+                _ => {}
             }
         }
     }
