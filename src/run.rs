@@ -133,15 +133,23 @@ pub fn lint_fixing(
             let Ok(mut resolver) = resolver.lock() else { return false };
             // A folder's own configuration does not decide whether the folder is excluded.
             let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let named = found == walk::Found::Named;
             match resolver.settings_for(governing, true) {
-                Ok(settings) => {
-                    let excluded = (!named || settings.force_exclude) && settings.is_excluded(&resolver.absolute(path));
-                    if found == walk::Found::RealFolder && !excluded {
-                        resolver.note_real_folder(path);
+                Ok(settings) => match found {
+                    walk::Found::Named => settings.force_exclude && settings.is_excluded(&resolver.absolute(path)),
+                    walk::Found::Walked { folder, in_checked_folder } => {
+                        let absolute = resolver.absolute(path);
+                        // The folders above were matched when the walk entered them.
+                        let excluded = if in_checked_folder {
+                            settings.is_excluded_in_checked_folder(&absolute)
+                        } else {
+                            settings.is_excluded(&absolute)
+                        };
+                        if folder && !excluded {
+                            resolver.note_real_folder(path);
+                        }
+                        excluded
                     }
-                    excluded
-                }
+                },
                 Err(err) => {
                     if let Ok(mut first) = first_error.lock() {
                         first.get_or_insert(err);
@@ -170,6 +178,7 @@ pub fn lint_fixing(
     for (((result, file), settings), absolute) in results.iter_mut().zip(&files).zip(&settings).zip(&absolutes) {
         apply_settings(result, file.kind, settings, absolute);
     }
+    debug_phase("settings applied");
     if let Some(fixing) = fixing {
         let context = FixContext { files: &files, settings: &settings, absolutes: &absolutes, rechecker: &rechecker };
         fix_results(&mut results, &context, fixing);

@@ -263,6 +263,15 @@ impl Settings {
         relative.components().any(|c| self.exclude.is_match(Path::new(c.as_os_str())))
     }
 
+    /// [`Settings::is_excluded`] for a path whose folder a walk has already found not excluded
+    /// (under the same configuration, as every folder below a configuration's folder is): the
+    /// components above were matched then, so only the path and its last component are.
+    pub fn is_excluded_in_checked_folder(&self, path: &Path) -> bool {
+        let relative = self.relative(path);
+        self.exclude.is_match(&relative)
+            || relative.file_name().is_some_and(|name| self.exclude.is_match(Path::new(name)))
+    }
+
     /// What `--show-settings` prints for the file or folder at `absolute`.
     pub fn describe(&self, absolute: &Path, discovery: &crate::config::Discovery) -> String {
         use std::fmt::Write;

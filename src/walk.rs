@@ -27,10 +27,10 @@ pub struct WalkError {
 pub enum Found {
     /// Named on the command line.
     Named,
-    /// A file inside a folder being walked.
-    File,
-    /// A folder inside a folder being walked; never a symbolic link (links are not followed).
-    RealFolder,
+    /// Inside a folder being walked: a file, or a folder that is never a symbolic link (links
+    /// are not followed). `in_checked_folder`: its folder was itself found by the walk and not
+    /// excluded (not a folder named on the command line).
+    Walked { folder: bool, in_checked_folder: bool },
 }
 
 /// Says whether a path is excluded by the configuration.
@@ -87,7 +87,7 @@ pub fn collect(roots: &[PathBuf], exclude: Exclude) -> (Vec<SourceFile>, Vec<Wal
                 if !is_dir && SourceKind::of_path(entry.path()).is_none() {
                     return false;
                 }
-                let found = if is_dir { Found::RealFolder } else { Found::File };
+                let found = Found::Walked { folder: is_dir, in_checked_folder: entry.depth() > 1 };
                 !(exclude(entry.path(), found) || is_dir && entry.path().join("pyvenv.cfg").is_file())
             })
             .build_parallel();
