@@ -867,23 +867,49 @@ fn needle_matcher<P: AsRef<[u8]>>(needles: &[P]) -> Option<AhoCorasick> {
 /// one group present. A file that uses a resource names every part of its module
 /// (`import http.client`, `from http import client`: `http` alone is in every URL), or calls a
 /// method recognised on any receiver (`getconn`).
-fn knowledge_names(knowledge: &Knowledge) -> Vec<Vec<String>> {
-    let mut groups: Vec<Vec<String>> = Vec::new();
+fn knowledge_names(knowledge: &Knowledge) -> Vec<NameGroup> {
+    let mut groups: Vec<NameGroup> = Vec::new();
     for resource in &knowledge.resources {
-        groups.push(resource.module.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect());
+        // A module's resources are opened by name: a file that imports `os` but never names
+        // `popen` or `fdopen` opens nothing of it, however often it says `os`.
+        let mut openers: Vec<String> =
+            resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string).collect();
+        openers.sort();
+        openers.dedup();
+        groups.push(NameGroup {
+            all: resource.module.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            any: openers,
+        });
         if resource.unknown_receiver.as_deref() == Some("any") {
-            groups.extend(resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(|m| vec![m.to_string()]));
+            groups.extend(
+                resource
+                    .open
+                    .iter()
+                    .filter_map(|o| o.rsplit('.').next())
+                    .map(|m| NameGroup { all: vec![m.to_string()], any: Vec::new() }),
+            );
         }
     }
-    groups.retain(|g| !g.is_empty());
+    groups.retain(|g| !g.all.is_empty());
     groups.sort();
     groups.dedup();
     groups
 }
 
+/// Names a file must all mention (`all`), and at least one of `any` when there are some, to be
+/// worth parsing for one resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct NameGroup {
+    all: Vec<String>,
+    any: Vec<String>,
+}
+
 /// Whether a text with these identifiers may mention all the names of one of the groups.
-fn mentions_a_group(identifiers: &Identifiers, groups: &[Vec<String>]) -> bool {
-    groups.iter().any(|group| group.iter().all(|name| identifiers.may_contain(name)))
+fn mentions_a_group(identifiers: &Identifiers, groups: &[NameGroup]) -> bool {
+    groups.iter().any(|group| {
+        group.all.iter().all(|name| identifiers.may_contain(name))
+            && (group.any.is_empty() || group.any.iter().any(|name| identifiers.may_contain(name)))
+    })
 }
 
 /// What makes a file worth parsing, checked on its bytes before anything else.
@@ -892,7 +918,7 @@ enum Prefilter<'a> {
     /// Parse it whatever it says (it was picked already).
     None,
     /// A Python file: one of these identifiers.
-    Names(&'a [Vec<String>]),
+    Names(&'a [NameGroup]),
     /// A Rust file: one of these paths, in code.
     RustPaths(&'a AhoCorasick),
     /// One of these byte strings.
@@ -1056,4 +1082,27 @@ fn suppression_text(bytes: Vec<u8>) -> Option<Arc<str>> {
 pub fn display_path(path: &Path) -> String {
     let path = path.strip_prefix(".").unwrap_or(path);
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worth_parsing(source: &str) -> bool {
+        mentions_a_group(&Identifiers::of(source.as_bytes()), &knowledge_names(Knowledge::builtin()))
+    }
+
+    #[test]
+    fn a_python_file_is_parsed_when_it_names_a_module_and_one_of_its_openers() {
+        assert!(worth_parsing("import sqlite3\nconn = sqlite3.connect(path)\n"));
+        assert!(worth_parsing("from sqlite3 import connect as open_db\n"));
+        assert!(worth_parsing("import http.client\nc = http.client.HTTPSConnection(host)\n"));
+        // A method known on any receiver counts on its own.
+        assert!(worth_parsing("conn = pool.getconn()\n"));
+        // The module alone opens nothing.
+        assert!(!worth_parsing("import sqlite3\nprint(sqlite3.sqlite_version)\n"));
+        assert!(!worth_parsing("import http\nstatus = http.HTTPStatus.OK\n"));
+        // An opener's name without its module is someone else's function.
+        assert!(!worth_parsing("def connect(path):\n    return path\n"));
+    }
 }

@@ -92,7 +92,7 @@ fn gitignored_files_virtualenvs_and_build_output_are_skipped() {
 #[test]
 fn non_utf8_files_get_a_diagnostic_and_the_run_goes_on() {
     let dir = project(&[("leaky.py", LEAKY)]);
-    std::fs::write(dir.join("latin1.py"), b"x = '\xe9t\xe9'\nimport sqlite3\n").expect("write");
+    std::fs::write(dir.join("latin1.py"), b"x = '\xe9t\xe9'\nimport sqlite3\nsqlite3.connect(x)\n").expect("write");
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     let text = stdout(&output);
     assert!(
@@ -260,8 +260,11 @@ fn fix_on_a_full_disk_leaves_the_file_as_it_was_and_no_partial_file() {
 #[test]
 fn a_file_in_a_declared_encoding_gets_a_notice_not_a_finding() {
     let dir = project(&[]);
-    std::fs::write(dir.join("koi8.py"), b"# -*- coding: koi8-r -*-\nx = '\xd4\xc5\xd3\xd4'\nimport sqlite3\n")
-        .expect("write");
+    std::fs::write(
+        dir.join("koi8.py"),
+        b"# -*- coding: koi8-r -*-\nx = '\xd4\xc5\xd3\xd4'\nimport sqlite3\nsqlite3.connect(x)\n",
+    )
+    .expect("write");
     let output = connlint(&["check", "--output-format", "concise"], &dir);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stderr(&output).contains("koi8.py: not checked: encoded as koi8-r"), "{}", stderr(&output));

@@ -95,7 +95,7 @@ fn check_concise(dir: &Path, args: &[&str]) -> Output {
 fn non_utf8_files_get_cl000_where_the_bad_byte_is() {
     let dir = project(&[
         ("leaky.py", LEAKY),
-        ("latin1.py", b"import sqlite3\ns = 'caf\xe9'\n"),
+        ("latin1.py", b"import sqlite3\ns = 'caf\xe9'\nsqlite3.connect(s)\n"),
         ("latin1.rs", b"use sqlx;\n// caf\xe9\nfn f() {}\n"),
     ]);
     let output = check_concise(&dir, &[]);
