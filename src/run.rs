@@ -863,10 +863,12 @@ fn needle_matcher<P: AsRef<[u8]>>(needles: &[P]) -> Option<AhoCorasick> {
     AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(needles).ok()
 }
 
-/// The identifiers whose presence makes a Python file worth parsing: groups of names, all of
-/// one group present. A file that uses a resource names every part of its module
-/// (`import http.client`, `from http import client`: `http` alone is in every URL), or calls a
-/// method recognised on any receiver (`getconn`).
+/// The identifiers whose presence makes a Python file worth parsing: groups of names, one group
+/// present. A file that uses a resource names every part of its module (`import http.client`,
+/// `from http import client`: `http` alone is in every URL) and one of its openers
+/// (`HTTPSConnection`; an alias still names it where it is imported), or calls a method
+/// recognised on any receiver (`getconn`). Resources from factories found in the project are
+/// looked for by the later rounds, by the factories' names.
 fn knowledge_names(knowledge: &Knowledge) -> Vec<NameGroup> {
     let mut groups: Vec<NameGroup> = Vec::new();
     for resource in &knowledge.resources {

@@ -255,6 +255,7 @@ impl<'k> Project<'k> {
         // Each round summarizes every module against the summaries of the round before, the
         // modules in parallel, until nothing changes.
         for _ in 0..MAX_SUMMARY_ROUNDS {
+            // References to the modules, so that the names returned borrow from the project.
             let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
             let updates: Vec<Vec<(&str, Option<Summary>)>> = crate::parallel::parallel_map(&modules, |unit| {
                 // Only a function that returns something can be a factory or return a value.
@@ -416,8 +417,7 @@ impl<'k> Project<'k> {
     /// close or keep what they are given.
     pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
-        let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
-        let per_module = crate::parallel::parallel_map(&modules, |unit| {
+        let per_module = crate::parallel::parallel_map(&self.modules, |unit| {
             let mut names = HashSet::default();
             let resolved = resolve_sites(&unit.lowered, &resolver);
             for function in &unit.lowered.functions {
