@@ -304,3 +304,17 @@ fn fix_leaves_suppressed_and_baselined_findings_and_removes_unused_suppressions(
     assert_eq!(doc["diagnostics"], serde_json::json!([]));
     assert!(std::fs::read_to_string(dir.join("old.py")).expect("read").contains("with closing("));
 }
+
+#[test]
+fn the_readme_example_finds_its_three_leaks() {
+    // The README's first set-up command: `cargo run --release -- check examples`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = connlint(&["check", "examples"], root);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("Found 3 problems."), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("examples/leaky_app/store.py:21:10"),
+        "the README shows this one: {}",
+        stdout(&output)
+    );
+}
