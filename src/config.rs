@@ -5,13 +5,16 @@
 //!
 //! Reading the files is the edge's job ([`discover`], [`load`]); [`parse`] is pure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::diagnostic::Severity;
+// Paths are hashed thousands of times per walk: Fx, not SipHash (the keys are the user's own
+// folders; no one gains by making them collide).
+use crate::hash::FastMap as HashMap;
 use crate::python::knowledge::Resource;
 use crate::settings::{Overrides, Pattern, RuleSelector, Settings};
 
@@ -134,6 +137,9 @@ pub struct Discovery {
     /// Folders as written, made canonical: once per folder, and without a system call for a
     /// folder the walk found inside one already known (see [`Discovery::note_real_folder`]).
     canonical_folders: HashMap<PathBuf, PathBuf>,
+    /// Which of [`CONFIG_FILES`] a folder (canonical) holds, when the walk looked already
+    /// (see [`Discovery::note_config_files`]).
+    config_files_seen: HashMap<PathBuf, Vec<&'static str>>,
 }
 
 impl Discovery {
@@ -205,13 +211,29 @@ impl Discovery {
         configs
     }
 
+    /// Whether the configuration for files in `dir` (as written) is known without reading
+    /// the file system.
+    pub fn knows_folder(&self, dir: &Path) -> bool {
+        self.by_written_folder.contains_key(dir)
+    }
+
+    /// Says which of [`CONFIG_FILES`] the folder `dir` (as written) holds, as
+    /// [`config_files_in`] found them: the walk looks before taking the lock that guards this
+    /// cache, so that its threads do not wait on each other's system calls.
+    pub fn note_config_files(&mut self, dir: &Path, names: Vec<&'static str>) {
+        if let Some(folder) = self.canonical_folder(dir) {
+            self.config_files_seen.insert(folder, names);
+        }
+    }
+
     /// The configuration file of one folder, if it has one with a connlint section.
     fn config_file_in(&mut self, folder: &Path) -> Result<Option<PathBuf>, ConfigError> {
-        for name in CONFIG_FILES {
+        let names = match self.config_files_seen.remove(folder) {
+            Some(names) => names,
+            None => config_files_in(folder),
+        };
+        for name in names {
             let path = folder.join(name);
-            if !path.is_file() {
-                continue;
-            }
             if let Some(config) = load(&path)? {
                 self.loaded.insert(path.clone(), Arc::new(config));
                 return Ok(Some(path));
@@ -219,6 +241,11 @@ impl Discovery {
         }
         Ok(None)
     }
+}
+
+/// Which of [`CONFIG_FILES`] are files in `folder`, in their order.
+pub fn config_files_in(folder: &Path) -> Vec<&'static str> {
+    CONFIG_FILES.iter().copied().filter(|name| folder.join(name).is_file()).collect()
 }
 
 /// The settings for every checked file: the nearest configuration's, with the command line's
@@ -235,7 +262,7 @@ pub struct SettingsResolver {
 impl SettingsResolver {
     pub fn new(overrides: Overrides) -> SettingsResolver {
         let cwd = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok()).unwrap_or_default();
-        SettingsResolver { discovery: Discovery::default(), overrides, cwd, by_config: HashMap::new() }
+        SettingsResolver { discovery: Discovery::default(), overrides, cwd, by_config: HashMap::default() }
     }
 
     /// The settings for a file or folder at `path`.
@@ -263,9 +290,23 @@ impl SettingsResolver {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return std::fs::canonicalize(path).unwrap_or_else(|_| self.cwd.join(path));
         };
-        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-        let folder = self.discovery.canonical_folder(parent).unwrap_or_else(|| self.cwd.join(parent));
-        folder.join(name)
+        self.folder_absolute(parent).join(name)
+    }
+
+    /// The absolute form of the folder `dir` (as written; empty is the current folder).
+    pub fn folder_absolute(&mut self, dir: &Path) -> PathBuf {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        self.discovery.canonical_folder(dir).unwrap_or_else(|| self.cwd.join(dir))
+    }
+
+    /// See [`Discovery::knows_folder`].
+    pub fn knows_folder(&self, dir: &Path) -> bool {
+        self.discovery.knows_folder(dir)
+    }
+
+    /// See [`Discovery::note_config_files`].
+    pub fn note_config_files(&mut self, dir: &Path, names: Vec<&'static str>) {
+        self.discovery.note_config_files(dir, names);
     }
 
     /// See [`Discovery::note_real_folder`].

@@ -37,8 +37,20 @@ pub(crate) fn debug_phase(phase: &str) {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = *START.get_or_init(std::time::Instant::now);
     if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
-        eprintln!("{:>7.1} ms  {phase}", start.elapsed().as_secs_f64() * 1000.0);
+        eprintln!("{:>7.1} ms  {:>7.1} ms CPU  {phase}", start.elapsed().as_secs_f64() * 1000.0, process_cpu_ms());
     }
+}
+
+/// The CPU time of the process so far (user and system, all threads), from `/proc/self/stat`
+/// (0 where there is none): with the wall-clock time it says how busy both cores were.
+fn process_cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // The fields after the command name (which may hold spaces) are space-separated; utime and
+    // stime are the 14th and 15th fields, in clock ticks (100 per second on Linux).
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) * 10.0
 }
 
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
@@ -126,39 +138,7 @@ pub fn lint_fixing(
     debug_phase("start");
     let resolver = Arc::new(Mutex::new(SettingsResolver::new(overrides)));
     let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::default();
-    let exclude: walk::Exclude = {
-        let resolver = resolver.clone();
-        let first_error = first_error.clone();
-        Arc::new(move |path: &Path, found: walk::Found| {
-            let Ok(mut resolver) = resolver.lock() else { return false };
-            // A folder's own configuration does not decide whether the folder is excluded.
-            let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            match resolver.settings_for(governing, true) {
-                Ok(settings) => match found {
-                    walk::Found::Named => settings.force_exclude && settings.is_excluded(&resolver.absolute(path)),
-                    walk::Found::Walked { folder, in_checked_folder } => {
-                        let absolute = resolver.absolute(path);
-                        // The folders above were matched when the walk entered them.
-                        let excluded = if in_checked_folder {
-                            settings.is_excluded_in_checked_folder(&absolute)
-                        } else {
-                            settings.is_excluded(&absolute)
-                        };
-                        if folder && !excluded {
-                            resolver.note_real_folder(path);
-                        }
-                        excluded
-                    }
-                },
-                Err(err) => {
-                    if let Ok(mut first) = first_error.lock() {
-                        first.get_or_insert(err);
-                    }
-                    false
-                }
-            }
-        })
-    };
+    let exclude = exclude_for_walk(resolver.clone(), first_error.clone());
     let (files, walk_errors) = walk::collect(paths, exclude);
     debug_phase("walked");
     if let Some(err) = first_error.lock().ok().and_then(|mut e| e.take()) {
@@ -184,6 +164,98 @@ pub fn lint_fixing(
         fix_results(&mut results, &context, fixing);
     }
     Ok(Lint { results, walk_errors, settings })
+}
+
+/// The last folder a walk thread asked about, with its settings and its absolute form. The
+/// entries of one folder come one after another on one thread, so most entries are decided
+/// without the resolver's lock. `run` tells walks apart (the language server walks again).
+struct LastFolder {
+    run: u64,
+    folder: PathBuf,
+    settings: Arc<Settings>,
+    absolute: PathBuf,
+}
+
+thread_local! {
+    static LAST_FOLDER: std::cell::RefCell<Option<LastFolder>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether the walk skips a path: the exclude patterns of the configuration that governs it.
+/// The first question about a folder looks for its configuration files before taking the lock
+/// (the walk's threads would otherwise take turns at every system call); the patterns are
+/// matched outside it.
+fn exclude_for_walk(
+    resolver: Arc<Mutex<SettingsResolver>>,
+    first_error: Arc<Mutex<Option<ConfigError>>>,
+) -> walk::Exclude {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let record = move |err: ConfigError| {
+        if let Ok(mut first) = first_error.lock() {
+            first.get_or_insert(err);
+        }
+    };
+    Arc::new(move |path: &Path, found: walk::Found| {
+        // A folder's own configuration does not decide whether the folder is excluded.
+        let governing = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let (walk::Found::Walked { folder, in_checked_folder }, Some(name)) = (found, path.file_name()) else {
+            let Ok(mut resolver) = resolver.lock() else { return false };
+            return match resolver.settings_for(governing, true) {
+                Ok(settings) => settings.force_exclude && settings.is_excluded(&resolver.absolute(path)),
+                Err(err) => {
+                    record(err);
+                    false
+                }
+            };
+        };
+        let cached = LAST_FOLDER.with_borrow(|last| {
+            last.as_ref()
+                .filter(|last| last.run == run && last.folder == governing)
+                .map(|last| (last.settings.clone(), last.absolute.join(name)))
+        });
+        let (settings, absolute) = match cached {
+            Some(cached) => cached,
+            None => {
+                let Ok(known) = resolver.lock().map(|r| r.knows_folder(governing)) else { return false };
+                if !known {
+                    let names = crate::config::config_files_in(governing);
+                    let Ok(mut resolver) = resolver.lock() else { return false };
+                    resolver.note_config_files(governing, names);
+                }
+                let Ok(mut resolver) = resolver.lock() else { return false };
+                let settings = match resolver.settings_for(governing, true) {
+                    Ok(settings) => settings,
+                    Err(err) => {
+                        record(err);
+                        return false;
+                    }
+                };
+                let folder_absolute = resolver.folder_absolute(governing);
+                drop(resolver);
+                let absolute = folder_absolute.join(name);
+                LAST_FOLDER.set(Some(LastFolder {
+                    run,
+                    folder: governing.to_path_buf(),
+                    settings: settings.clone(),
+                    absolute: folder_absolute,
+                }));
+                (settings, absolute)
+            }
+        };
+        // The folders above were matched when the walk entered them.
+        let excluded = if in_checked_folder {
+            settings.is_excluded_in_checked_folder(&absolute)
+        } else {
+            settings.is_excluded(&absolute)
+        };
+        if folder
+            && !excluded
+            && let Ok(mut resolver) = resolver.lock()
+        {
+            resolver.note_real_folder(path);
+        }
+        excluded
+    })
 }
 
 /// What fixing the files of a run needs: how to check a new text of each, as the run did.
@@ -928,29 +1000,50 @@ enum Prefilter<'a> {
     Text(&'a AhoCorasick),
 }
 
+/// What reading a file to check gave.
+enum SourceBytes {
+    Read(Vec<u8>),
+    TooLarge,
+    NotRegular,
+}
+
+/// Reads a file to check: opened once, its size and kind asked of the open file (no second
+/// lookup of the path), read whole. The walk listed a regular file, but it may have been
+/// replaced since, by a FIFO whose read would block the run forever: it is opened without
+/// blocking and never read unless regular.
+fn read_source(path: &Path) -> std::io::Result<SourceBytes> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Ok(SourceBytes::NotRegular);
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Ok(SourceBytes::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1));
+    file.read_to_end(&mut bytes)?;
+    Ok(SourceBytes::Read(bytes))
+}
+
 fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter, reading: Reading) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
-    match std::fs::metadata(&file.path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
+    let bytes = match read_source(&file.path) {
+        Ok(SourceBytes::Read(bytes)) => bytes,
+        Ok(SourceBytes::TooLarge) => {
             result.notice =
                 Some(format!("skipped, larger than {} MiB (probably generated)", MAX_FILE_BYTES / (1024 * 1024)));
             return Read::Done(result);
         }
-        // The walk listed a regular file, but it may have been replaced since (by a FIFO,
-        // whose read would block the run forever).
-        Ok(m) if !m.is_file() => {
+        Ok(SourceBytes::NotRegular) => {
             result.error = Some("not a regular file".to_string());
             return Read::Done(result);
         }
-        Ok(_) => {}
-        Err(err) => {
-            result.error = Some(walk::describe_io_error(&err));
-            return Read::Done(result);
-        }
-    }
-    let bytes = match std::fs::read(&file.path) {
-        Ok(bytes) => bytes,
         Err(err) => {
             result.error = Some(walk::describe_io_error(&err));
             return Read::Done(result);

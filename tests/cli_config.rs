@@ -152,6 +152,25 @@ fn exclude_patterns_match_folders_deep_inside_a_tree_reached_through_a_link() {
 }
 
 #[test]
+fn a_configuration_deep_in_the_tree_decides_what_is_excluded_below_it() {
+    // The walk looks for configuration files in each folder it enters (before it takes the
+    // lock that the settings are cached under): one found deep down must still govern the
+    // folders below it, and only those.
+    let dir = project(&[
+        ("services/api/pyproject.toml", "[tool.connlint]\nextend-exclude = [\"generated\"]\n"),
+        ("services/api/generated/a.py", NEVER_CLOSED),
+        ("services/api/handlers/b.py", NEVER_CLOSED),
+        ("services/web/generated/c.py", NEVER_CLOSED),
+    ]);
+    assert_eq!(
+        findings(&check(&dir, &[])),
+        ["services/api/handlers/b.py:4:12: CL102", "services/web/generated/c.py:4:12: CL102"]
+    );
+    // Checked from inside the service, the same configuration applies.
+    assert_eq!(findings(&check(&dir.join("services/api"), &[])), ["handlers/b.py:4:12: CL102"]);
+}
+
+#[test]
 fn suppressions_and_unused_suppressions() {
     let source = "import sqlite3\n\ndef f(p):\n    with sqlite3.connect(p) as conn:  # connlint: ignore[CL101]\n        conn.execute('x')\n\ndef g(p):\n    # noqa: CL102\n    conn = sqlite3.connect(p)\n    return conn.execute('x').fetchone()\n\ndef h(p):\n    x = 1  # connlint: ignore[CL102]\n    return x\n";
     let dir = project(&[("a.py", source)]);
