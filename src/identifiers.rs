@@ -58,19 +58,20 @@ impl Identifiers {
         let mut recent: [u32; RECENT_SLOTS] = std::array::from_fn(|slot| slot as u32 + 1);
         // Where the last identifier ended, when it was `def`.
         let mut after_def: Option<usize> = None;
-        let mut bytes = text.iter().enumerate().peekable();
-        while let Some((start, &first)) = bytes.next() {
+        let mut i = 0;
+        while let Some(&first) = text.get(i) {
             if !IDENTIFIER_BYTE[usize::from(first)] {
+                i += 1;
                 continue;
             }
             // The word is hashed as it is scanned (as `hash` does), in one pass over its bytes.
+            let start = i;
             let mut hash = step(FNV_OFFSET, first);
-            let mut i = start + 1;
-            while let Some((_, &b)) = bytes.next_if(|(_, b)| IDENTIFIER_BYTE[usize::from(**b)]) {
+            i += 1;
+            while let Some(&b) = text.get(i).filter(|&&b| IDENTIFIER_BYTE[usize::from(b)]) {
                 hash = step(hash, b);
                 i += 1;
             }
-            let word = &text[start..i];
             // Most occurrences repeat a name seen a moment ago (`self`, `conn`, `return`): a
             // small direct-mapped memory of recent hashes keeps them out of the sort below.
             let slot = &mut recent[(hash as usize) % RECENT_SLOTS];
@@ -78,10 +79,12 @@ impl Identifiers {
                 *slot = hash;
                 hashes.push(hash);
             }
-            if after_def.is_some_and(|end| text[end..start].iter().all(|&b| b == b' ' || b == b'\t')) {
+            if let Some(end) = after_def
+                && text[end..start].iter().all(|&b| b == b' ' || b == b'\t')
+            {
                 defined.push(hash);
             }
-            after_def = (word == b"def").then_some(i);
+            after_def = (i - start == 3 && &text[start..i] == b"def").then_some(i);
         }
         for set in [&mut hashes, &mut defined] {
             set.sort_unstable();

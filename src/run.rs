@@ -615,6 +615,7 @@ fn finish_python<'k>(
     let mut needles = reading.needles.clone();
     let mut known_factories: Vec<(String, String)> = Vec::new();
     let mut searched_defs: HashSet<String> = HashSet::default();
+    let module_names = module_names(files);
     loop {
         let mut added = false;
 
@@ -644,7 +645,7 @@ fn finish_python<'k>(
         }
         // Functions given a resource, defined in parts or files not read yet: they may close or
         // keep what they are given.
-        let receivers = project.resource_receivers(&summaries);
+        let receivers = project.resource_receivers(&summaries, &module_names);
         debug_phase("receivers");
         added |= select_more(&mut project, knowledge, round, factory_matcher.as_ref(), &receivers);
         debug_phase("selected more");
@@ -652,6 +653,11 @@ fn finish_python<'k>(
             .into_iter()
             .filter(|name| !searched_defs.contains(name) && !PYTHON_BUILTIN_CALLS.contains(&name.as_str()))
             .collect();
+        if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+            let mut sought: Vec<&String> = wanted.iter().collect();
+            sought.sort();
+            eprintln!("definitions looked for: {sought:?}");
+        }
         if !wanted.is_empty() && !skipped.is_empty() {
             searched_defs.extend(wanted.iter().cloned());
             let defined: Vec<&str> = wanted.iter().map(String::as_str).collect();
@@ -998,6 +1004,26 @@ enum Prefilter<'a> {
     /// One of these byte strings.
     #[cfg_attr(not(feature = "python"), allow(dead_code))]
     Text(&'a AhoCorasick),
+}
+
+/// Every name a Python module of the run can start with, from the paths alone: the name of each
+/// folder on a Python file's path and each file's stem (more than the real first names of the
+/// modules, which would take a look for `__init__.py` in every folder).
+fn module_names(files: &[SourceFile]) -> HashSet<String> {
+    let mut names = HashSet::default();
+    for file in files.iter().filter(|f| f.kind == SourceKind::Python) {
+        if let Some(stem) = file.path.file_stem() {
+            names.insert(stem.to_string_lossy().into_owned());
+        }
+        for folder in file.path.parent().into_iter().flat_map(Path::components) {
+            if let std::path::Component::Normal(name) = folder
+                && !names.contains(name.to_string_lossy().as_ref())
+            {
+                names.insert(name.to_string_lossy().into_owned());
+            }
+        }
+    }
+    names
 }
 
 /// What reading a file to check gave.

@@ -415,7 +415,13 @@ impl<'k> Project<'k> {
     /// The names of the functions that are given a resource (opened in the function that calls
     /// them): the run looks for their definitions in files it has not read, since they may
     /// close or keep what they are given.
-    pub fn resource_receivers(&self, summaries: &HashMap<String, Summary>) -> HashSet<String> {
+    /// `module_names` holds every name a module of the project can start with: a function of
+    /// any other module (`os.path.abspath`) has no definition in the project to look for.
+    pub fn resource_receivers(
+        &self,
+        summaries: &HashMap<String, Summary>,
+        module_names: &HashSet<String>,
+    ) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         let per_module = crate::parallel::parallel_map(&self.modules, |unit| {
             let mut names = HashSet::default();
@@ -433,6 +439,7 @@ impl<'k> Project<'k> {
                     if let Stmt::Pass { var, call, .. } = stmt
                         && opened.contains(var)
                         && let Some(site) = unit.lowered.sites.get(*call as usize)
+                        && !outside_project(&site.callee, module_names)
                         && let Some(name) = simple_name(&site.callee)
                     {
                         names.insert(name.to_string());
@@ -506,6 +513,15 @@ fn visit_stmts(block: &[Stmt], f: &mut impl FnMut(&Stmt)) {
 }
 
 /// The last part of a callee's name: `close_quietly` in `app.util.close_quietly(...)`.
+/// Whether `callee` is a function of a module whose first name no module of the project has
+/// (`os.path.abspath`, where no file or folder is named `os`).
+fn outside_project(callee: &Sym, module_names: &HashSet<String>) -> bool {
+    match callee {
+        Sym::Name(qualified) => qualified.split_once('.').is_some_and(|(root, _)| !module_names.contains(root)),
+        _ => false,
+    }
+}
+
 fn simple_name(callee: &Sym) -> Option<&str> {
     match callee {
         Sym::Name(name) => name.rsplit('.').next(),
