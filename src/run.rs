@@ -1009,6 +1009,7 @@ enum Prefilter<'a> {
 /// Every name a Python module of the run can start with, from the paths alone: the name of each
 /// folder on a Python file's path and each file's stem (more than the real first names of the
 /// modules, which would take a look for `__init__.py` in every folder).
+#[cfg(feature = "python")]
 fn module_names(files: &[SourceFile]) -> HashSet<String> {
     let mut names = HashSet::default();
     for file in files.iter().filter(|f| f.kind == SourceKind::Python) {
