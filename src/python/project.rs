@@ -512,7 +512,6 @@ fn visit_stmts(block: &[Stmt], f: &mut impl FnMut(&Stmt)) {
     }
 }
 
-/// The last part of a callee's name: `close_quietly` in `app.util.close_quietly(...)`.
 /// Whether `callee` is a function of a module whose first name no module of the project has
 /// (`os.path.abspath`, where no file or folder is named `os`).
 fn outside_project(callee: &Sym, module_names: &HashSet<String>) -> bool {
@@ -522,6 +521,7 @@ fn outside_project(callee: &Sym, module_names: &HashSet<String>) -> bool {
     }
 }
 
+/// The last part of a callee's name: `close_quietly` in `app.util.close_quietly(...)`.
 fn simple_name(callee: &Sym) -> Option<&str> {
     match callee {
         Sym::Name(name) => name.rsplit('.').next(),
