@@ -217,12 +217,11 @@ fn exclude_for_walk(
             Some(cached) => cached,
             None => {
                 let Ok(known) = resolver.lock().map(|r| r.knows_folder(governing)) else { return false };
-                if !known {
-                    let names = crate::config::config_files_in(governing);
-                    let Ok(mut resolver) = resolver.lock() else { return false };
+                let names = (!known).then(|| crate::config::config_files_in(governing));
+                let Ok(mut resolver) = resolver.lock() else { return false };
+                if let Some(names) = names {
                     resolver.note_config_files(governing, names);
                 }
-                let Ok(mut resolver) = resolver.lock() else { return false };
                 let settings = match resolver.settings_for(governing, true) {
                     Ok(settings) => settings,
                     Err(err) => {
