@@ -955,19 +955,13 @@ fn knowledge_names(knowledge: &Knowledge) -> Vec<NameGroup> {
             resource.open.iter().filter_map(|o| o.rsplit('.').next()).map(str::to_string).collect();
         openers.sort();
         openers.dedup();
+        if resource.unknown_receiver.as_deref() == Some("any") {
+            groups.extend(openers.iter().map(|m| NameGroup { all: vec![m.clone()], any: Vec::new() }));
+        }
         groups.push(NameGroup {
             all: resource.module.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect(),
             any: openers,
         });
-        if resource.unknown_receiver.as_deref() == Some("any") {
-            groups.extend(
-                resource
-                    .open
-                    .iter()
-                    .filter_map(|o| o.rsplit('.').next())
-                    .map(|m| NameGroup { all: vec![m.to_string()], any: Vec::new() }),
-            );
-        }
     }
     groups.retain(|g| !g.all.is_empty());
     groups.sort();

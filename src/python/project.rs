@@ -254,9 +254,9 @@ impl<'k> Project<'k> {
         }
         // Each round summarizes every module against the summaries of the round before, the
         // modules in parallel, until nothing changes.
+        // References to the modules, so that the names returned borrow from the project.
+        let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
         for _ in 0..MAX_SUMMARY_ROUNDS {
-            // References to the modules, so that the names returned borrow from the project.
-            let modules: Vec<&ModuleUnit> = self.modules.iter().collect();
             let updates: Vec<Vec<(&str, Option<Summary>)>> = crate::parallel::parallel_map(&modules, |unit| {
                 // Only a function that returns something can be a factory or return a value.
                 let candidates: Vec<&LoweredFunction> = unit
