@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 
-use tree_sitter::Node;
+use super::syntax::Node;
 
-use super::syntax::{dotted_name, named_children, span, text};
+use super::syntax::{self, dotted_name, named_children, span, text};
 use crate::diagnostic::Span;
 
 /// How the call of an open site sits in the text.
@@ -160,41 +160,35 @@ struct Ids {
     function_definition: u16,
     attribute: u16,
     keyword_argument: u16,
-    attribute_field: Option<std::num::NonZeroU16>,
-    name_field: Option<std::num::NonZeroU16>,
+    attribute_field: u16,
+    name_field: u16,
 }
 
 fn ids() -> &'static Ids {
     static IDS: std::sync::OnceLock<Ids> = std::sync::OnceLock::new();
-    IDS.get_or_init(|| {
-        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
-        Ids {
-            identifier: language.id_for_node_kind("identifier", true),
-            string: language.id_for_node_kind("string", true),
-            function_definition: language.id_for_node_kind("function_definition", true),
-            attribute: language.id_for_node_kind("attribute", true),
-            keyword_argument: language.id_for_node_kind("keyword_argument", true),
-            attribute_field: language.field_id_for_name("attribute"),
-            name_field: language.field_id_for_name("name"),
-        }
+    IDS.get_or_init(|| Ids {
+        identifier: syntax::kind_id("identifier"),
+        string: syntax::kind_id("string"),
+        function_definition: syntax::kind_id("function_definition"),
+        attribute: syntax::kind_id("attribute"),
+        keyword_argument: syntax::kind_id("keyword_argument"),
+        attribute_field: syntax::field_id("attribute"),
+        name_field: syntax::field_id("name"),
     })
 }
 
 /// Calls `visit` on every node under `root` (itself included) with what it is; `visit` returns
-/// whether to go into the node's children. One walk with a cursor, which knows each node's field
-/// and its parent's kind.
+/// whether to go into the node's children.
 fn walk_names(root: Node, mut visit: impl FnMut(Node, Seen) -> bool) {
     let ids = ids();
-    let mut cursor = root.walk();
-    let mut parents: Vec<u16> = Vec::new();
-    loop {
-        let node = cursor.node();
+    let mut nodes = root.descendants();
+    while let Some(node) = nodes.next() {
         let kind = node.kind_id();
         let seen = if kind == ids.identifier {
-            let field = cursor.field_id();
-            let not_a_variable = match parents.last() {
-                Some(&parent) if parent == ids.attribute => field == ids.attribute_field,
-                Some(&parent) if parent == ids.keyword_argument => field == ids.name_field,
+            let field = node.field_id();
+            let not_a_variable = match node.parent().filter(|_| node != root).map(|parent| parent.kind_id()) {
+                Some(parent) if parent == ids.attribute => field == ids.attribute_field,
+                Some(parent) if parent == ids.keyword_argument => field == ids.name_field,
                 _ => false,
             };
             if not_a_variable { Seen::Other } else { Seen::Variable }
@@ -205,21 +199,8 @@ fn walk_names(root: Node, mut visit: impl FnMut(Node, Seen) -> bool) {
         } else {
             Seen::Other
         };
-        if visit(node, seen) && cursor.goto_first_child() {
-            parents.push(kind);
-            continue;
-        }
-        loop {
-            if cursor.node().id() == root.id() {
-                return;
-            }
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return;
-            }
-            parents.pop();
+        if !visit(node, seen) {
+            nodes.skip_children(node);
         }
     }
 }
@@ -381,8 +362,7 @@ pub fn imported_locals(statement: Node, src: &str) -> Vec<String> {
 /// `(imported, local)` pairs of an import statement (`import a.b` binds `a`).
 fn imported_names(statement: Node, src: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut cursor = statement.walk();
-    for name in statement.children_by_field_name("name", &mut cursor) {
+    for name in statement.children_by_field_name("name") {
         match name.kind() {
             "dotted_name" => {
                 let full = dotted_name(name, src);

@@ -11,9 +11,8 @@
 //! process, which owns them.
 
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
-use crate::python::syntax::NodeExt;
 
-use tree_sitter::Node;
+use super::syntax::Node;
 
 use super::knowledge::{Knowledge, Returns};
 use super::layout::{
@@ -1518,8 +1517,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn if_statement(&mut self, node: Node<'s>, out: &mut Block) {
         let Some(condition) = node.field("condition") else { return };
         let consequence = node.field("consequence");
-        let mut cursor = node.walk();
-        let alternatives: Vec<Node<'s>> = node.children_by_field_name("alternative", &mut cursor).collect();
+        let alternatives: Vec<Node<'s>> = node.children_by_field_name("alternative").collect();
         self.conditional(condition, consequence, &alternatives, out);
     }
 
@@ -1573,10 +1571,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             "comparison_operator" => {
                 let parts = named_children(condition);
-                let ops: Vec<&str> = {
-                    let mut cursor = condition.walk();
-                    condition.children(&mut cursor).filter(|c| !c.is_named()).map(|c| text(c, self.src)).collect()
-                };
+                let ops: Vec<&str> =
+                    condition.children().filter(|c| !c.is_named()).map(|c| text(c, self.src)).collect();
                 if parts.len() != 2 {
                     return None;
                 }
@@ -1730,10 +1726,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .unwrap_or_default();
         let with_span = span(node);
         let mut prepared = Vec::new();
-        self.in_async_with = {
-            let mut cursor = node.walk();
-            node.children(&mut cursor).any(|c| c.kind() == "async")
-        };
+        self.in_async_with = node.children().any(|c| c.kind() == "async");
         for &item in &items {
             let mut setup = Block::new();
             let with_item = self.with_item(item, &mut setup);
@@ -2098,10 +2091,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn yield_(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
-        let is_from = {
-            let mut cursor = node.walk();
-            node.children(&mut cursor).any(|c| c.kind_str() == "from")
-        };
+        let is_from = node.children().any(|c| c.kind_str() == "from");
         match named_children(node).into_iter().next() {
             Some(value) if !is_from => {
                 self.value(value, Role::Yield, out);
@@ -2393,7 +2383,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .and_then(|f| f.field("object"))
             .map(|r| text(r, self.src).to_string());
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
-        let line = call.start_position().row + 1;
+        let line = call.start_row() + 1;
         let argument_hints = self.argument_hints(call);
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
@@ -2635,10 +2625,7 @@ fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {
 /// (`x is not _SENTINEL`): none of them can raise.
 fn is_null_comparison(node: Node, src: &str) -> bool {
     let parts = named_children(node);
-    let operators: Vec<&str> = {
-        let mut cursor = node.walk();
-        node.children(&mut cursor).filter(|c| !c.is_named()).map(|c| text(c, src)).collect()
-    };
+    let operators: Vec<&str> = node.children().filter(|c| !c.is_named()).map(|c| text(c, src)).collect();
     let identity = !operators.is_empty() && operators.iter().all(|op| matches!(*op, "is" | "not" | "is not"));
     let simple = |n: &Node| matches!(n.kind_str(), "identifier" | "none" | "true" | "false") || is_plain_literal(*n);
     if identity && parts.len() == 2 && parts.iter().all(simple) {
@@ -2650,10 +2637,7 @@ fn is_null_comparison(node: Node, src: &str) -> bool {
 fn is_none_comparison(node: Node, src: &str) -> bool {
     let parts = named_children(node);
     parts.len() == 2 && parts[0].kind_str() == "identifier" && parts[1].kind_str() == "none" && {
-        let mut cursor = node.walk();
-        node.children(&mut cursor)
-            .filter(|c| !c.is_named())
-            .all(|c| matches!(text(c, src), "is" | "not" | "is not" | "==" | "!="))
+        node.children().filter(|c| !c.is_named()).all(|c| matches!(text(c, src), "is" | "not" | "is not" | "==" | "!="))
     }
 }
 

@@ -24,6 +24,8 @@ pub mod select;
 pub mod symbols;
 #[cfg(feature = "python")]
 pub mod syntax;
+#[cfg(feature = "python")]
+pub mod tree;
 
 #[cfg(feature = "python")]
 pub use analysis::*;
@@ -35,7 +37,9 @@ mod analysis {
 
     use super::knowledge::{self, Knowledge};
     use super::lower;
+    use super::nesting::MAX_TREE_DEPTH;
     use super::project::{self, Project};
+    use super::tree::SyntaxTree;
     use crate::ModuleInfo;
     use crate::diagnostic::Diagnostic;
 
@@ -44,8 +48,14 @@ mod analysis {
     }
 
     /// Parses Python source; `None` only if tree-sitter gives up (it recovers from syntax errors).
-    pub fn parse(source: &str) -> Option<tree_sitter::Tree> {
-        PARSER.with(|cell| {
+    pub fn parse(source: &str) -> Option<SyntaxTree> {
+        parse_limited(source, MAX_TREE_DEPTH)
+    }
+
+    /// Like [`parse`], noting the first node deeper than `depth_limit` instead of
+    /// [`MAX_TREE_DEPTH`].
+    pub fn parse_limited(source: &str, depth_limit: usize) -> Option<SyntaxTree> {
+        let tree = PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
                 let mut parser = tree_sitter::Parser::new();
@@ -53,11 +63,12 @@ mod analysis {
                 *slot = Some(parser);
             }
             slot.as_mut()?.parse(source, None)
-        })
+        })?;
+        Some(SyntaxTree::new(&tree, depth_limit))
     }
 
     /// Parses only `ranges` of the source (whole lines); positions are those of the whole text.
-    pub fn parse_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<tree_sitter::Tree> {
+    pub fn parse_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<SyntaxTree> {
         let line_index = crate::diagnostic::LineIndex::new(source);
         let point = |offset: usize| {
             let (line, _) = line_index.line_col(source, offset);
@@ -73,7 +84,7 @@ mod analysis {
                 end_point: point(r.end),
             })
             .collect();
-        PARSER.with(|cell| {
+        let tree = PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
                 let mut parser = tree_sitter::Parser::new();
@@ -86,7 +97,8 @@ mod analysis {
             // Back to whole documents for the next parse.
             parser.set_included_ranges(&[]).ok()?;
             tree
-        })
+        })?;
+        Some(SyntaxTree::new(&tree, MAX_TREE_DEPTH))
     }
 
     /// Analyses one module on its own (its factories are found; other modules' are not). Never
@@ -130,7 +142,7 @@ mod analysis {
     /// The lowered IR and sites of a module, as text (for developing connlint).
     pub fn debug_ir(source: &str) -> String {
         let Some(tree) = parse(source) else { return "parse failed\n".to_string() };
-        if super::nesting::too_deep(tree.root_node(), super::nesting::MAX_TREE_DEPTH).is_some() {
+        if tree.too_deep().is_some() {
             return "nesting too deep\n".to_string();
         }
         let knowledge = Knowledge::builtin();

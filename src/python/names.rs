@@ -5,9 +5,8 @@
 //! `psycopg2.pool.SimpleConnectionPool` resolves through the attribute chain.
 
 use crate::hash::FastMap as HashMap;
-use crate::python::syntax::NodeExt;
 
-use tree_sitter::Node;
+use super::syntax::Node;
 
 use super::knowledge::Knowledge;
 use super::syntax::{dotted_name, text};
@@ -33,8 +32,7 @@ impl Imports {
     pub fn add_statement(&mut self, node: Node, src: &str, package: Option<&str>, knowledge: &Knowledge) {
         match node.kind_str() {
             "import_statement" => {
-                let mut cursor = node.walk();
-                for name in node.children_by_field_name("name", &mut cursor) {
+                for name in node.children_by_field_name("name") {
                     match name.kind_str() {
                         "dotted_name" => {
                             let full = dotted_name(name, src);
@@ -57,9 +55,8 @@ impl Imports {
                 let Some(module) = from_module(module, src, package) else {
                     return;
                 };
-                let mut cursor = node.walk();
                 let mut any_name = false;
-                for name in node.children_by_field_name("name", &mut cursor) {
+                for name in node.children_by_field_name("name") {
                     any_name = true;
                     match name.kind_str() {
                         "dotted_name" => {
@@ -74,10 +71,7 @@ impl Imports {
                         _ => {}
                     }
                 }
-                let has_star = {
-                    let mut cursor = node.walk();
-                    node.children(&mut cursor).any(|c| c.kind_str() == "wildcard_import")
-                };
+                let has_star = node.children().any(|c| c.kind_str() == "wildcard_import");
                 if !any_name && has_star {
                     self.bind_star(&module, knowledge);
                 }

@@ -5,9 +5,8 @@
 //! symbol built from a chain of calls is as deep as the chain. Deep enough input would overflow
 //! the analysis threads' 256 MiB stack and abort the whole run, and long chains also cost time
 //! in proportion to depth times size. So a tree deeper than [`MAX_TREE_DEPTH`] is measured
-//! (with a cursor, no recursion) before lowering and gets `CL000` instead.
-
-use tree_sitter::Node;
+//! (while the tree is copied, without recursion: [`super::tree::SyntaxTree::new`]) before
+//! lowering and gets `CL000` instead.
 
 /// The deepest syntax tree connlint lowers. Real code stays below: of 19,041 Python files
 /// (CPython 3.11's library with its site-packages, and the corpora in `docs/reliability.md`),
@@ -15,37 +14,11 @@ use tree_sitter::Node;
 /// is 808. At the bound, analysis takes a few MiB of stack even in a debug build.
 pub const MAX_TREE_DEPTH: usize = 3000;
 
-/// The first node (in source order) deeper than `limit` levels below `root`, if any.
-pub fn too_deep(root: Node, limit: usize) -> Option<Node> {
-    let mut cursor = root.walk();
-    let mut depth = 0usize;
-    loop {
-        if depth > limit {
-            return Some(cursor.node());
-        }
-        if cursor.goto_first_child() {
-            depth += 1;
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return None;
-            }
-            depth -= 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     fn deepest_within(source: &str, limit: usize) -> bool {
-        let tree = crate::python::parse(source).expect("tree-sitter gives a tree");
-        too_deep(tree.root_node(), limit).is_none()
+        let tree = crate::python::parse_limited(source, limit).expect("tree-sitter gives a tree");
+        tree.too_deep().is_none()
     }
 
     #[test]

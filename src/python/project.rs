@@ -4,7 +4,6 @@
 //! No I/O: modules come in as (path, module name, source) and diagnostics go out per module.
 
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
-use crate::python::syntax::NodeExt;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -100,7 +99,7 @@ pub fn lower_selected(
     let Some(tree) = super::analysis::parse_ranges(&source, ranges) else { return whole(source) };
     let root = tree.root_node();
     // A syntax error or nesting too deep: the whole parse reports it as it always does.
-    if root.has_error() || nesting::too_deep(root, nesting::MAX_TREE_DEPTH).is_some() {
+    if root.has_error() || tree.too_deep().is_some() {
         return whole(source);
     }
     let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
@@ -131,7 +130,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
             if let Some(error) = syntax::first_error(root) {
                 parse_diagnostics.push(parse_error(error, &source));
             }
-            if let Some(deep) = nesting::too_deep(root, nesting::MAX_TREE_DEPTH) {
+            if let Some(deep) = tree.too_deep() {
                 parse_diagnostics.push(
                     Diagnostic::new(
                         Rule::ParseError,
@@ -194,7 +193,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
     }
 }
 
-fn parse_error(error: tree_sitter::Node, source: &str) -> Diagnostic {
+fn parse_error(error: syntax::Node, source: &str) -> Diagnostic {
     let at = syntax::span(error);
     let message = if error.is_missing() {
         format!("syntax error: missing `{}`", error.kind_str())

@@ -2,22 +2,16 @@
 
 use std::sync::LazyLock;
 
-use tree_sitter::{Language, Node};
+use tree_sitter::Language;
+
+pub use super::tree::Node;
 
 use crate::diagnostic::Span;
 
-/// Node kinds and field lookups without tree-sitter's per-call costs: `Node::kind` validates the
-/// kind's C string as UTF-8 on every call, and `Node::child_by_field_name` compares the name
-/// against every field name of the grammar. Both tables are built once from the grammar.
-pub trait NodeExt<'t> {
-    /// The node's kind, as `Node::kind` says it.
-    fn kind_str(&self) -> &'static str;
-    /// The child in field `name`, as `Node::child_by_field_name` finds it.
-    fn field(&self, name: &'static str) -> Option<Node<'t>>;
-}
-
 static LANGUAGE: LazyLock<Language> = LazyLock::new(|| tree_sitter_python::LANGUAGE.into());
 
+/// Node kind names by id, built once from the grammar: tree-sitter's `Node::kind` validates the
+/// kind's C string as UTF-8 on every call.
 static KIND_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let language: &'static Language = &LANGUAGE;
     (0..language.node_kind_count())
@@ -25,7 +19,19 @@ static KIND_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The fields the frontend asks for; any other name falls back to tree-sitter's own lookup.
+/// The name of node kind `id`, as tree-sitter's `Node::kind` says it.
+#[inline]
+pub fn kind_name(id: u16) -> &'static str {
+    match KIND_NAMES.get(usize::from(id)) {
+        Some(name) => name,
+        // The error node's id, `u16::MAX`, is not one of the grammar's kinds.
+        None if id == u16::MAX => "ERROR",
+        None => "",
+    }
+}
+
+/// The fields the frontend asks for, looked up once; tree-sitter's own lookup compares the
+/// name against every field name of the grammar.
 const FIELD_NAMES: [&str; 22] = [
     "function",
     "name",
@@ -51,23 +57,21 @@ const FIELD_NAMES: [&str; 22] = [
     "operator",
 ];
 
-static FIELD_IDS: LazyLock<[Option<std::num::NonZeroU16>; FIELD_NAMES.len()]> =
-    LazyLock::new(|| FIELD_NAMES.map(|name| LANGUAGE.field_id_for_name(name)));
+static FIELD_IDS: LazyLock<[u16; FIELD_NAMES.len()]> =
+    LazyLock::new(|| FIELD_NAMES.map(|name| LANGUAGE.field_id_for_name(name).map_or(0, |id| id.get())));
 
-impl<'t> NodeExt<'t> for Node<'t> {
-    #[inline]
-    fn kind_str(&self) -> &'static str {
-        // Every id a tree holds is below the grammar's kind count.
-        KIND_NAMES.get(usize::from(self.kind_id())).copied().unwrap_or_default()
+/// The id of the field called `name`, 0 when the grammar has none.
+#[inline]
+pub fn field_id(name: &'static str) -> u16 {
+    match FIELD_NAMES.iter().position(|field| *field == name) {
+        Some(i) => FIELD_IDS[i],
+        None => LANGUAGE.field_id_for_name(name).map_or(0, |id| id.get()),
     }
+}
 
-    #[inline]
-    fn field(&self, name: &'static str) -> Option<Node<'t>> {
-        match FIELD_NAMES.iter().position(|field| *field == name).and_then(|i| FIELD_IDS[i]) {
-            Some(id) => self.child_by_field_id(id.get()),
-            None => self.child_by_field_name(name),
-        }
-    }
+/// The id of the node kind called `name` (named kinds only).
+pub fn kind_id(name: &str) -> u16 {
+    LANGUAGE.id_for_node_kind(name, true)
 }
 
 pub fn text<'s>(node: Node, src: &'s str) -> &'s str {
@@ -80,9 +84,8 @@ pub fn span(node: Node) -> Span {
 
 /// `a.b.c` of a `dotted_name` node, without whitespace or comments.
 pub fn dotted_name(node: Node, src: &str) -> String {
-    let mut cursor = node.walk();
     let parts: Vec<&str> =
-        node.named_children(&mut cursor).filter(|c| c.kind_str() == "identifier").map(|c| text(c, src)).collect();
+        node.named_children().filter(|c| c.kind_str() == "identifier").map(|c| text(c, src)).collect();
     if parts.is_empty() { text(node, src).to_string() } else { parts.join(".") }
 }
 
@@ -122,15 +125,13 @@ pub fn peel(mut node: Node) -> Node {
 }
 
 pub fn single_named_child(node: Node) -> Option<Node> {
-    let mut cursor = node.walk();
-    let mut children = node.named_children(&mut cursor).filter(|c| c.kind_str() != "comment");
+    let mut children = node.named_children().filter(|c| c.kind_str() != "comment");
     let first = children.next()?;
     children.next().is_none().then_some(first)
 }
 
 pub fn named_children(node: Node) -> Vec<Node> {
-    let mut cursor = node.walk();
-    node.named_children(&mut cursor).filter(|c| c.kind_str() != "comment").collect()
+    node.named_children().filter(|c| c.kind_str() != "comment").collect()
 }
 
 /// The first node that is an error or a missing token, for the parse-error diagnostic.
@@ -138,28 +139,15 @@ pub fn first_error(node: Node) -> Option<Node> {
     if !node.has_error() {
         return None;
     }
-    let mut cursor = node.walk();
+    let mut current = node;
     loop {
-        let current = cursor.node();
         if current.is_error() || current.is_missing() {
             return Some(current);
         }
         // Descend into the first child that holds the error.
-        let mut descended = false;
-        if cursor.goto_first_child() {
-            loop {
-                let child = cursor.node();
-                if child.has_error() || child.is_missing() {
-                    descended = true;
-                    break;
-                }
-                if !cursor.goto_next_sibling() {
-                    break;
-                }
-            }
-        }
-        if !descended {
-            return Some(current);
+        match current.children().find(|child| child.has_error() || child.is_missing()) {
+            Some(child) => current = child,
+            None => return Some(current),
         }
     }
 }
@@ -168,10 +156,7 @@ pub fn first_error(node: Node) -> Option<Node> {
 pub fn is_plain_literal(node: Node) -> bool {
     match node.kind_str() {
         "integer" | "float" | "true" | "false" | "none" | "ellipsis" => true,
-        "string" => {
-            let mut cursor = node.walk();
-            !node.named_children(&mut cursor).any(|c| c.kind_str() == "interpolation")
-        }
+        "string" => !node.named_children().any(|c| c.kind_str() == "interpolation"),
         "concatenated_string" => named_children(node).into_iter().all(is_plain_literal),
         "tuple" | "list" | "set" | "parenthesized_expression" => {
             named_children(node).into_iter().all(|c| is_plain_literal(c) || c.kind_str() == "identifier")
