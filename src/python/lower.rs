@@ -403,6 +403,10 @@ pub fn lower_module<'t>(
     }
     module_out.functions.sort_by_key(|f| f.ir.span.start);
     module_out.site_layouts.sort_by_key(|(site, _)| *site);
+    // Kept until the run ends: no room for more.
+    module_out.functions.shrink_to_fit();
+    module_out.sites.shrink_to_fit();
+    module_out.site_layouts.shrink_to_fit();
     module_out
 }
 
@@ -1050,6 +1054,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
         }
         self.leave();
+        // Blocks are kept until the run ends and most hold a statement or two: without this a
+        // block of one statement keeps room for four (96 bytes each).
+        out.shrink_to_fit();
         out
     }
 
