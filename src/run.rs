@@ -624,6 +624,13 @@ fn finish_python<'k>(
             .filter(|f| !known_factories.contains(f))
             .collect();
         let names: Vec<&str> = factories.iter().map(|(_, name)| name.as_str()).collect();
+        let reachable: Vec<(&str, &str)> = factories
+            .iter()
+            .map(|(module, name)| (name.as_str(), module.split('.').next().unwrap_or_default()))
+            .collect();
+        if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+            eprintln!("factories found: {factories:?}");
+        }
         let factory_matcher = if names.is_empty() { None } else { needle_matcher(&names) };
         for (module, name) in &factories {
             needles.factories.entry(name.clone()).or_default().push(module.clone());
@@ -634,7 +641,7 @@ fn finish_python<'k>(
             added |= read_skipped(
                 files,
                 &mut skipped,
-                Sought::Mentioned(&names),
+                Sought::Mentioned(&reachable),
                 round,
                 knowledge,
                 &mut project,
@@ -791,8 +798,11 @@ const PYTHON_BUILTIN_CALLS: &[&str] = &[
 #[cfg(feature = "python")]
 #[derive(Clone, Copy)]
 enum Sought<'a> {
-    /// Files that mention one of these names (new factories).
-    Mentioned(&'a [&'a str]),
+    /// Files that may call one of these new factories: `(name, root)`, the factory's name and
+    /// the first part of the module that defines it. Only a file that imports that module or a
+    /// package above it (and so names `root`), or that belongs to the same top-level package
+    /// (relative imports), can reach the factory: the selection asks the same of every call.
+    Mentioned(&'a [(&'a str, &'a str)]),
     /// Files that define a function of one of these names, and, read, have one of the texts
     /// (`def NAME(`).
     Defined(&'a [&'a str], Option<&'a AhoCorasick>),
@@ -813,8 +823,11 @@ fn read_skipped(
     unit_of_file: &mut [Option<usize>],
 ) -> bool {
     let (candidates, mut still_skipped): (Vec<_>, Vec<_>) =
-        std::mem::take(skipped).into_iter().partition(|(_, identifiers)| match sought {
-            Sought::Mentioned(names) => identifiers.may_contain_any(names.iter().copied()),
+        std::mem::take(skipped).into_iter().partition(|(i, identifiers)| match sought {
+            Sought::Mentioned(factories) => factories.iter().any(|(name, root)| {
+                identifiers.may_contain(name)
+                    && (identifiers.may_contain(root) || top_level_package(&files[*i].path) == *root)
+            }),
             Sought::Defined(names, _) => names.iter().any(|name| identifiers.may_define(name)),
         });
     let prefilter = match sought {
@@ -997,6 +1010,16 @@ enum Prefilter<'a> {
     /// One of these byte strings.
     #[cfg_attr(not(feature = "python"), allow(dead_code))]
     Text(&'a AhoCorasick),
+}
+
+/// The first part of the name of the module at `path` (`app` for `app/db/pool.py` in a package).
+#[cfg(feature = "python")]
+fn top_level_package(path: &Path) -> String {
+    let (name, _) = walk::python_module(path);
+    match name.split_once('.') {
+        Some((root, _)) => root.to_string(),
+        None => name,
+    }
 }
 
 /// Every name a Python module of the run can start with, from the paths alone: the name of each
