@@ -653,7 +653,8 @@ fn finish_python<'k>(
         // keep what they are given.
         let receivers = project.resource_receivers(&summaries, &module_names);
         debug_phase("receivers");
-        added |= select_more(&mut project, knowledge, round, factory_matcher.as_ref(), &receivers);
+        let new_factories = factory_matcher.as_ref().map(|matcher| (matcher, reachable.as_slice()));
+        added |= select_more(&mut project, knowledge, round, new_factories, &receivers);
         debug_phase("selected more");
         let wanted: HashSet<String> = receivers
             .into_iter()
@@ -824,10 +825,7 @@ fn read_skipped(
 ) -> bool {
     let (candidates, mut still_skipped): (Vec<_>, Vec<_>) =
         std::mem::take(skipped).into_iter().partition(|(i, identifiers)| match sought {
-            Sought::Mentioned(factories) => factories.iter().any(|(name, root)| {
-                identifiers.may_contain(name)
-                    && (identifiers.may_contain(root) || top_level_package(&files[*i].path) == *root)
-            }),
+            Sought::Mentioned(factories) => may_reach_a_factory(identifiers, &files[*i].path, factories),
             Sought::Defined(names, _) => names.iter().any(|name| identifiers.may_define(name)),
         });
     let prefilter = match sought {
@@ -857,18 +855,20 @@ fn read_skipped(
     added
 }
 
-/// Parses more of the modules parsed in part: where a part not parsed mentions a new factory
-/// (`factories`), or defines a function that is given a resource (`receivers`). Returns
-/// whether any module changed.
+/// Parses more of the modules parsed in part: where a part not parsed may call a new factory
+/// (`factories`: a matcher of their names, and their `(name, root)` pairs as in
+/// [`Sought::Mentioned`]), or defines a function that is given a resource (`receivers`).
+/// Returns whether any module changed.
 #[cfg(feature = "python")]
 fn select_more(
     project: &mut Project,
     knowledge: &Knowledge,
     reading: Reading,
-    factories: Option<&AhoCorasick>,
+    factories: Option<(&AhoCorasick, &[(&str, &str)])>,
     receivers: &HashSet<String>,
 ) -> bool {
-    let work: Vec<(usize, HashSet<String>)> = project
+    // `(module, the definitions wanted in it, whether it names a new factory)`.
+    let work: Vec<(usize, HashSet<String>, bool)> = project
         .modules
         .iter()
         .enumerate()
@@ -880,16 +880,25 @@ fn select_more(
                 .filter(|d| receivers.contains(d.as_str()) && !unit.wanted_defs.contains(*d))
                 .cloned()
                 .collect();
-            let mentions_factory = factories.is_some_and(|f| f.is_match(unit.source.as_bytes()));
+            let mentions_factory = factories.is_some_and(|(f, _)| f.is_match(unit.source.as_bytes()));
             (mentions_factory || !newly_wanted.is_empty()).then(|| {
                 let mut wanted = unit.wanted_defs.clone();
                 wanted.extend(newly_wanted);
-                (m, wanted)
+                let wants_more = wanted.len() > unit.wanted_defs.len();
+                (m, wanted, !wants_more)
             })
         })
         .collect();
-    let relowered = parallel_map(&work, |(m, wanted)| {
+    let relowered = parallel_map(&work, |(m, wanted, only_factories)| {
         let unit = &project.modules[*m];
+        // A factory's name is often a common word (`open`, `request`): selecting again only
+        // where the module can reach one saves most of the work.
+        if *only_factories
+            && let Some((_, reachable)) = factories
+            && !may_reach_a_factory(&Identifiers::of(unit.source.as_bytes()), Path::new(&unit.path), reachable)
+        {
+            return None;
+        }
         let (name, package) = walk::python_module(Path::new(&unit.path));
         let module = ModuleInfo { name: &name, package: package.as_deref() };
         std::panic::catch_unwind(|| {
@@ -905,8 +914,13 @@ fn select_more(
         .ok()
         .flatten()
     });
+    if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
+        let partial = project.modules.iter().filter(|unit| unit.partial).count();
+        let again = relowered.iter().filter(|unit| unit.is_some()).count();
+        eprintln!("selected again {} of {partial} modules parsed in part; parsed again {again}", work.len());
+    }
     let mut changed = false;
-    for ((m, _), unit) in work.into_iter().zip(relowered) {
+    for ((m, _, _), unit) in work.into_iter().zip(relowered) {
         let Some(unit) = unit else { continue };
         let old = &project.modules[m];
         if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
@@ -1010,6 +1024,17 @@ enum Prefilter<'a> {
     /// One of these byte strings.
     #[cfg_attr(not(feature = "python"), allow(dead_code))]
     Text(&'a AhoCorasick),
+}
+
+/// Whether the module at `path`, with these identifiers, may call one of `factories`:
+/// `(name, root)`, see [`Sought::Mentioned`].
+#[cfg(feature = "python")]
+fn may_reach_a_factory(identifiers: &Identifiers, path: &Path, factories: &[(&str, &str)]) -> bool {
+    let mut package = None;
+    factories.iter().any(|(name, root)| {
+        identifiers.may_contain(name)
+            && (identifiers.may_contain(root) || package.get_or_insert_with(|| top_level_package(path)) == root)
+    })
 }
 
 /// The first part of the name of the module at `path` (`app` for `app/db/pool.py` in a package).
