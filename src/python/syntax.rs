@@ -1,4 +1,5 @@
-//! Small helpers over tree-sitter-python nodes. Only the Python frontend sees tree-sitter.
+//! Small helpers over the Python syntax tree ([`super::tree`]) and the grammar's kind and field
+//! tables. Only the Python frontend sees tree-sitter.
 
 use std::sync::LazyLock;
 
