@@ -825,7 +825,9 @@ fn read_skipped(
 ) -> bool {
     let (candidates, mut still_skipped): (Vec<_>, Vec<_>) =
         std::mem::take(skipped).into_iter().partition(|(i, identifiers)| match sought {
-            Sought::Mentioned(factories) => may_reach_a_factory(identifiers, &files[*i].path, factories),
+            Sought::Mentioned(factories) => {
+                may_reach_a_factory(identifiers, factories, || top_level_package(&files[*i].path))
+            }
             Sought::Defined(names, _) => names.iter().any(|name| identifiers.may_define(name)),
         });
     let prefilter = match sought {
@@ -867,7 +869,8 @@ fn select_more(
     factories: Option<(&AhoCorasick, &[(&str, &str)])>,
     receivers: &HashSet<String>,
 ) -> bool {
-    // `(module, the definitions wanted in it, whether it names a new factory)`.
+    // `(module, the definitions wanted in it, whether only a new factory's name brought it
+    // here)`.
     let work: Vec<(usize, HashSet<String>, bool)> = project
         .modules
         .iter()
@@ -882,10 +885,10 @@ fn select_more(
                 .collect();
             let mentions_factory = factories.is_some_and(|(f, _)| f.is_match(unit.source.as_bytes()));
             (mentions_factory || !newly_wanted.is_empty()).then(|| {
+                let only_factories = newly_wanted.is_empty();
                 let mut wanted = unit.wanted_defs.clone();
                 wanted.extend(newly_wanted);
-                let wants_more = wanted.len() > unit.wanted_defs.len();
-                (m, wanted, !wants_more)
+                (m, wanted, only_factories)
             })
         })
         .collect();
@@ -893,14 +896,14 @@ fn select_more(
         let unit = &project.modules[*m];
         // A factory's name is often a common word (`open`, `request`): selecting again only
         // where the module can reach one saves most of the work.
+        let top_level_package = || unit.name.split('.').next().unwrap_or_default().to_string();
         if *only_factories
             && let Some((_, reachable)) = factories
-            && !may_reach_a_factory(&Identifiers::of(unit.source.as_bytes()), Path::new(&unit.path), reachable)
+            && !may_reach_a_factory(&Identifiers::of(unit.source.as_bytes()), reachable, top_level_package)
         {
             return None;
         }
-        let (name, package) = walk::python_module(Path::new(&unit.path));
-        let module = ModuleInfo { name: &name, package: package.as_deref() };
+        let module = ModuleInfo { name: &unit.name, package: unit.package.as_deref() };
         std::panic::catch_unwind(|| {
             let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
             let selected = crate::python::select::select(&unit.source, module_name, reading.needles, wanted);
@@ -1026,14 +1029,19 @@ enum Prefilter<'a> {
     Text(&'a AhoCorasick),
 }
 
-/// Whether the module at `path`, with these identifiers, may call one of `factories`:
-/// `(name, root)`, see [`Sought::Mentioned`].
+/// Whether a module with these identifiers may call one of `factories`: `(name, root)`, see
+/// [`Sought::Mentioned`]. `top_level_package` (the first part of the module's name) is asked
+/// for only when a factory's name occurs and its root does not.
 #[cfg(feature = "python")]
-fn may_reach_a_factory(identifiers: &Identifiers, path: &Path, factories: &[(&str, &str)]) -> bool {
+fn may_reach_a_factory(
+    identifiers: &Identifiers,
+    factories: &[(&str, &str)],
+    top_level_package: impl Fn() -> String,
+) -> bool {
     let mut package = None;
     factories.iter().any(|(name, root)| {
         identifiers.may_contain(name)
-            && (identifiers.may_contain(root) || package.get_or_insert_with(|| top_level_package(path)) == root)
+            && (identifiers.may_contain(root) || package.get_or_insert_with(&top_level_package) == root)
     })
 }
 
