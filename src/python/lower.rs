@@ -1208,8 +1208,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             "comparison_operator" if in_assert => {
                 let [left, right] = named_children(expr)[..] else { return None };
-                let operators: Vec<&str> =
-                    (0..expr.child_count()).filter_map(|i| expr.child(i)).map(|c| c.kind()).collect();
+                let operators: Vec<&str> = expr.children().map(|c| c.kind()).collect();
                 if right.kind_str() != "none" || !operators.contains(&"is") || operators.contains(&"is not") {
                     return None;
                 }

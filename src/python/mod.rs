@@ -55,16 +55,23 @@ mod analysis {
     /// Like [`parse`], noting the first node deeper than `depth_limit` instead of
     /// [`MAX_TREE_DEPTH`].
     pub fn parse_limited(source: &str, depth_limit: usize) -> Option<SyntaxTree> {
-        let tree = PARSER.with(|cell| {
+        let tree = with_parser(|parser| parser.parse(source, None))?;
+        Some(SyntaxTree::new(&tree, depth_limit))
+    }
+
+    /// Runs `parse` with this thread's parser, made on first use.
+    fn with_parser(
+        parse: impl FnOnce(&mut tree_sitter::Parser) -> Option<tree_sitter::Tree>,
+    ) -> Option<tree_sitter::Tree> {
+        PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
                 let mut parser = tree_sitter::Parser::new();
                 parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
                 *slot = Some(parser);
             }
-            slot.as_mut()?.parse(source, None)
-        })?;
-        Some(SyntaxTree::new(&tree, depth_limit))
+            parse(slot.as_mut()?)
+        })
     }
 
     /// Parses only `ranges` of the source (whole lines); positions are those of the whole text.
@@ -84,14 +91,7 @@ mod analysis {
                 end_point: point(r.end),
             })
             .collect();
-        let tree = PARSER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                let mut parser = tree_sitter::Parser::new();
-                parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
-                *slot = Some(parser);
-            }
-            let parser = slot.as_mut()?;
+        let tree = with_parser(|parser| {
             parser.set_included_ranges(&ranges).ok()?;
             let tree = parser.parse(source, None);
             // Back to whole documents for the next parse.

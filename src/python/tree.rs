@@ -218,14 +218,6 @@ impl<'t> Node<'t> {
         self.children().filter(Node::is_named)
     }
 
-    pub fn child_count(&self) -> usize {
-        self.children().count()
-    }
-
-    pub fn child(&self, i: usize) -> Option<Node<'t>> {
-        self.children().nth(i)
-    }
-
     /// The first child in field `id`. Only the node's own children are searched: tree-sitter
     /// also finds a field the grammar lets a node inherit from an aliased child, which in
     /// tree-sitter-python is only `alternative` of a `match_statement` (its case clauses, which
