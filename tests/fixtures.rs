@@ -481,10 +481,9 @@ fn every_fixed_twin_belongs_to_a_fixture() {
                 .strip_suffix(".fixed.py")
                 .map(|s| format!("{s}.py"))
                 .or_else(|| name.strip_suffix(".fixed.rs").map(|s| format!("{s}.rs")))
+                && !Path::new(&original).exists()
             {
-                if !Path::new(&original).exists() {
-                    orphans.push(relative(&path));
-                }
+                orphans.push(relative(&path));
             }
         }
     }

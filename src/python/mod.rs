@@ -1,4 +1,5 @@
-//! The Python frontend: parse with tree-sitter-python, lower to the resource IR, resolve calls
+//! The Python frontend: parse (with ruff's parser, into tree-sitter-python's tree; with
+//! tree-sitter where that is not built), lower to the resource IR, resolve calls
 //! across the project, check, and turn the checker's findings into diagnostics.
 
 //!
@@ -18,6 +19,8 @@ pub mod names;
 pub mod nesting;
 #[cfg(feature = "python")]
 pub mod project;
+#[cfg(feature = "python")]
+pub mod ruff_parse;
 #[cfg(feature = "python")]
 pub mod rules;
 pub mod select;
@@ -47,7 +50,9 @@ mod analysis {
         static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
     }
 
-    /// Parses Python source; `None` only if tree-sitter gives up (it recovers from syntax errors).
+    /// Parses Python source with ruff's parser into tree-sitter's tree ([`super::ruff_parse`]),
+    /// or with tree-sitter where that is not built (a syntax error, a rare construct). `None`
+    /// only if tree-sitter gives up (it recovers from syntax errors).
     pub fn parse(source: &str) -> Option<SyntaxTree> {
         parse_limited(source, MAX_TREE_DEPTH)
     }
@@ -55,6 +60,9 @@ mod analysis {
     /// Like [`parse`], noting the first node deeper than `depth_limit` instead of
     /// [`MAX_TREE_DEPTH`].
     pub fn parse_limited(source: &str, depth_limit: usize) -> Option<SyntaxTree> {
+        if let Some(tree) = super::ruff_parse::parse(source, None, depth_limit) {
+            return Some(tree);
+        }
         let tree = with_parser(|parser| parser.parse(source, None))?;
         Some(SyntaxTree::new(&tree, depth_limit))
     }
@@ -76,6 +84,9 @@ mod analysis {
 
     /// Parses only `ranges` of the source (whole lines); positions are those of the whole text.
     pub fn parse_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<SyntaxTree> {
+        if let Some(tree) = super::ruff_parse::parse(source, Some(ranges), MAX_TREE_DEPTH) {
+            return Some(tree);
+        }
         let line_index = crate::diagnostic::LineIndex::new(source);
         let point = |offset: usize| {
             let (line, _) = line_index.line_col(source, offset);

@@ -75,6 +75,11 @@ pub fn kind_id(name: &str) -> u16 {
     LANGUAGE.id_for_node_kind(name, true)
 }
 
+/// The id of the anonymous token or node called `name` (`async`, `is not`).
+pub fn token_kind_id(name: &str) -> u16 {
+    LANGUAGE.id_for_node_kind(name, false)
+}
+
 pub fn text<'s>(node: Node, src: &'s str) -> &'s str {
     src.get(node.byte_range()).unwrap_or_default()
 }

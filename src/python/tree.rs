@@ -112,6 +112,99 @@ impl SyntaxTree {
     }
 }
 
+/// Builds a [`SyntaxTree`] in preorder for a parser other than tree-sitter
+/// ([`super::ruff_parse`]): a node is opened, its children are added, then it is closed.
+pub(super) struct Builder {
+    entries: Vec<Entry>,
+    /// The open nodes, innermost last, each with the largest end of its children so far.
+    open: Vec<(u32, u32)>,
+    /// The offset of every line's first byte (rows are counted in `\n`, as tree-sitter does).
+    line_starts: Vec<u32>,
+    deepest: usize,
+}
+
+impl Builder {
+    pub(super) fn new(source: &str) -> Builder {
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| to_u32(i + 1)));
+        Builder { entries: Vec::with_capacity(source.len() / 6), open: Vec::new(), line_starts, deepest: 0 }
+    }
+
+    fn row(&self, offset: u32) -> u32 {
+        to_u32(self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1))
+    }
+
+    fn push(&mut self, kind: u16, field: u16, start: u32, end: u32, flags: u8) -> u32 {
+        let index = to_u32(self.entries.len());
+        let parent = self.open.last().map_or(0, |&(parent, _)| parent);
+        let start_row = self.row(start);
+        self.entries.push(Entry {
+            start_byte: start,
+            end_byte: end,
+            start_row,
+            end: index + 1,
+            parent,
+            kind,
+            field,
+            flags,
+        });
+        index
+    }
+
+    /// Opens a named node starting at `start`; its end is set by [`Builder::close`].
+    pub(super) fn open(&mut self, kind: u16, field: u16, start: u32) {
+        let index = self.push(kind, field, start, start, NAMED);
+        self.open.push((index, start));
+        self.deepest = self.deepest.max(self.open.len());
+    }
+
+    /// Closes the innermost open node: it ends at `end` or at its last child's end if later.
+    pub(super) fn close(&mut self, end: u32) {
+        let Some((index, children_end)) = self.open.pop() else { return };
+        let end = end.max(children_end);
+        let next = to_u32(self.entries.len());
+        let entry = &mut self.entries[index as usize];
+        entry.end_byte = end;
+        entry.end = next;
+        self.extend_parent(end);
+    }
+
+    /// Adds a node without children to the innermost open node.
+    pub(super) fn leaf(&mut self, kind: u16, field: u16, start: u32, end: u32, named: bool) {
+        self.push(kind, field, start, end, if named { NAMED } else { 0 });
+        self.deepest = self.deepest.max(self.open.len() + 1);
+        self.extend_parent(end);
+    }
+
+    fn extend_parent(&mut self, end: u32) {
+        if let Some((_, children_end)) = self.open.last_mut() {
+            *children_end = (*children_end).max(end);
+        }
+    }
+
+    /// The end of the innermost open node's last child so far.
+    pub(super) fn children_end(&self) -> u32 {
+        self.open.last().map_or(0, |&(_, end)| end)
+    }
+
+    /// How many nodes are open.
+    pub(super) fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The deepest a node has been (the root is at 1).
+    pub(super) fn deepest(&self) -> usize {
+        self.deepest
+    }
+
+    pub(super) fn finish(mut self) -> SyntaxTree {
+        while !self.open.is_empty() {
+            self.close(0);
+        }
+        SyntaxTree { entries: self.entries, too_deep: None }
+    }
+}
+
 /// A node of a [`SyntaxTree`]; the method names are tree-sitter's.
 #[derive(Clone, Copy)]
 pub struct Node<'t> {
