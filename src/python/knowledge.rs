@@ -275,6 +275,9 @@ pub struct Knowledge {
     /// Where each resource came from (`sqlite3.toml`, or a config file).
     pub origins: Vec<String>,
     by_open: HashMap<String, ResourceId>,
+    /// The entries with `unknown_receiver`, by the method names of their open paths (asked for
+    /// every call site that resolves to nothing else).
+    by_unknown_receiver: HashMap<String, Vec<ResourceId>>,
     call_types: HashMap<String, String>,
 }
 
@@ -341,6 +344,13 @@ impl Knowledge {
         let id = self.resources.len();
         for path in &resource.open {
             self.by_open.insert(path.clone(), id);
+            if resource.unknown_receiver.is_some() {
+                let method = path.rsplit('.').next().unwrap_or(path);
+                let ids = self.by_unknown_receiver.entry(method.to_string()).or_default();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            }
         }
         self.resources.push(resource);
         self.origins.push(origin.to_string());
@@ -354,10 +364,7 @@ impl Knowledge {
 
     /// The entries a method of an unknown receiver may be, by method name.
     pub fn by_unknown_receiver(&self, method: &str) -> impl Iterator<Item = ResourceId> + '_ {
-        let suffix = format!(".{method}");
-        self.resources.iter().enumerate().filter_map(move |(id, r)| {
-            (r.unknown_receiver.is_some() && r.open.iter().any(|o| o.ends_with(&suffix))).then_some(id)
-        })
+        self.by_unknown_receiver.get(method).into_iter().flatten().copied()
     }
 
     /// The type of the value a qualified call returns, when known.

@@ -289,6 +289,9 @@ impl<'a> Converter<'a> {
     /// The parentheses around `range` that are the expression's own, outermost first.
     fn parentheses(&self, range: TextRange) -> Vec<(u32, u32)> {
         let mut layers = Vec::new();
+        if !self.may_be_parenthesized(range) {
+            return layers;
+        }
         let (mut from, mut to) = (range.start().to_u32(), range.end().to_u32());
         while let (Some(open), Some(close)) = (self.token_before(from), self.token_after(to)) {
             if open.kind() != TokenKind::Lpar || close.kind() != TokenKind::Rpar {
@@ -303,6 +306,18 @@ impl<'a> Converter<'a> {
         }
         layers.reverse();
         layers
+    }
+
+    /// Whether `range` may stand in parentheses, from the bytes around it: most expressions do
+    /// not, and the tokens are looked up only when a `(` or a line break comes before it.
+    fn may_be_parenthesized(&self, range: TextRange) -> bool {
+        let bytes = self.src.as_bytes();
+        let before = bytes[..range.start().to_usize()].iter().rev().find(|b| !matches!(b, b' ' | b'\t' | b'\x0c'));
+        // Before the expression on its own line there may be a comment, which ends anyhow.
+        let open = matches!(before, Some(b'(' | b'\n' | b'\r' | b'\\'));
+        let after = bytes[range.end().to_usize()..].iter().find(|b| !matches!(b, b' ' | b'\t' | b'\x0c'));
+        let close = matches!(after, Some(b')' | b'\n' | b'\r' | b'\\' | b'#'));
+        open && close
     }
 
     /// The start of `range` with its own parentheses.
