@@ -49,6 +49,12 @@ pub fn convert(
     if memchr::memchr(0, text.as_bytes()).is_some() {
         return Err("NUL byte");
     }
+    // ruff's parser grows its stack for deep nesting and builds the whole tree before this
+    // module can refuse it (three million nested parentheses: 20 s and 6 GB); tree-sitter
+    // reads such a file in a fraction of that, and it is refused as too deep anyway.
+    if bracket_depth_above(text.as_bytes(), MAX_CONVERTED_DEPTH) {
+        return Err("too deep");
+    }
     let parsed = ruff_python_parser::parse_module(text).map_err(|_| "syntax error")?;
     let mut converter = Converter::new(text, parsed.tokens());
     // With ranges, tree-sitter's tree ends where the last range does.
@@ -65,6 +71,25 @@ pub fn convert(
 
 /// Deeper trees are left to tree-sitter: the conversion recurses, and its depth is bounded.
 const MAX_CONVERTED_DEPTH: usize = 1000;
+
+/// Whether brackets nest deeper than `limit` (counting those in strings and comments too,
+/// which can only send a file to tree-sitter that did not need to go).
+fn bracket_depth_above(bytes: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    for byte in bytes {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
 
 /// `source` with every byte outside `ranges` but line ends made a space.
 fn blank_outside(source: &str, ranges: &[std::ops::Range<usize>]) -> String {
@@ -1818,6 +1843,16 @@ mod tests {
         }
         assert!(differences.is_empty(), "{} differ:\n{}", differences.len(), differences.join("\n\n"));
         assert!(compared >= files.len(), "only {compared} parts compared");
+    }
+
+    #[test]
+    fn deep_brackets_are_left_to_tree_sitter_before_ruff_parses_them() {
+        let deep = format!("x = {}1{}\n", "(".repeat(MAX_CONVERTED_DEPTH + 1), ")".repeat(MAX_CONVERTED_DEPTH + 1));
+        assert_eq!(convert(&deep, None, usize::MAX).err(), Some("too deep"));
+        let shallow = format!("x = {}1{}\n", "(".repeat(50), ")".repeat(50));
+        assert!(convert(&shallow, None, usize::MAX).is_ok());
+        // Brackets in strings count too: such a file goes to tree-sitter, which is only slower.
+        assert!(bracket_depth_above("s = '((('\n".as_bytes(), 2));
     }
 
     /// `CONNLINT_TREE_CORPUS=DIR cargo test --release --lib ruff_parse -- --ignored --nocapture`
