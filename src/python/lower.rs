@@ -172,6 +172,8 @@ pub struct LoweredFunction {
     pub calls_fakes: bool,
     /// What its text says, for fixes.
     pub layout: Box<FunctionLayout>,
+    /// Its call sites: the indexes into [`LoweredModule::sites`] its lowering added.
+    pub sites: std::ops::Range<u32>,
 }
 
 /// A parameter of a function.
@@ -841,6 +843,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn function(&mut self, def: Node<'s>, prefix: &str, is_method: bool) -> Option<LoweredFunction> {
+        let sites_before = self.sites.len();
         let (decorators, inner) = if def.kind_str() == "decorated_definition" {
             let decorators: Vec<Node> =
                 named_children(def).into_iter().filter(|n| n.kind_str() == "decorator").collect();
@@ -887,6 +890,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             is_abstract: is_abstract(&decorators, body, self.src),
             is_test,
             layout: Box::new(layout),
+            sites: to_u32(sites_before)..to_u32(self.sites.len()),
         })
     }
 
@@ -2578,6 +2582,10 @@ fn string_literal_scheme<'s>(node: Node, src: &'s str) -> Option<&'s str> {
 /// Whether a module is test code by its path and dotted name: named `test_*.py`, `*_test.py`,
 /// `tests.py` or `conftest.py`, or in a `tests`/`testing` package or folder, or under a top
 /// `test` package or folder (not a library's `mylib.test` helpers, which are library code).
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 pub fn is_test_path(path: &str, module: &str) -> bool {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some((file, folders)) = parts.split_last() else { return false };

@@ -271,7 +271,8 @@ impl<'k> Project<'k> {
                 }
                 let resolver =
                     Resolver { knowledge: self.knowledge, summaries: &summaries, hierarchy: &self.hierarchy };
-                let resolved = resolve_sites(&unit.lowered, &resolver);
+                // A function's summary reads only its own call sites.
+                let resolved = resolve_sites_of(&unit.lowered, &resolver, &candidates);
                 candidates
                     .into_iter()
                     .map(|function| (function.qualified.as_str(), self.summarize(unit, function, &resolved)))
@@ -553,6 +554,23 @@ fn leads_to(sym: &Sym, openers: &[&str], relevant: &HashSet<&str>) -> bool {
 /// What every site of a module opens, by site id.
 fn resolve_sites(module: &LoweredModule, resolver: &Resolver) -> Vec<Option<Resolved>> {
     module.sites.iter().map(|site| resolve_site(site, module, resolver)).collect()
+}
+
+/// [`resolve_sites`] for the sites of `functions` only (the others are `None`).
+fn resolve_sites_of(
+    module: &LoweredModule,
+    resolver: &Resolver,
+    functions: &[&LoweredFunction],
+) -> Vec<Option<Resolved>> {
+    let mut resolved = vec![None; module.sites.len()];
+    for function in functions {
+        for index in function.sites.clone() {
+            if let Some(site) = module.sites.get(index as usize) {
+                resolved[index as usize] = resolve_site(site, module, resolver);
+            }
+        }
+    }
+    resolved
 }
 
 fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
