@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,6 +33,18 @@ fn cache_dir() -> PathBuf {
 /// dependencies are compiled once.
 fn cargo_target_dir() -> PathBuf {
     cache_dir().join("cargo-target")
+}
+
+/// Held while a command builds connlint into `cargo_target_dir()`: the wheel test's maturin, and
+/// the pip and cargo installs that pre-commit and the action run. Cargo locks the target dir only
+/// while it compiles. maturin then moves `release/connlint` to `maturin/connlint` while it writes
+/// the wheel and moves it back after, so a build that ends meanwhile fails ("failed to rename
+/// file from .../release/connlint to .../maturin/connlint: No such file or directory"), as does a
+/// `cargo install` that copies the binary from there.
+fn one_build_at_a_time() -> MutexGuard<'static, ()> {
+    static BUILDS: Mutex<()> = Mutex::new(());
+    // A test that failed while holding it left no build half done.
+    BUILDS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A new empty folder for one test (what the last run left there is removed first).
@@ -162,7 +174,9 @@ fn the_sdist_holds_every_file_the_build_reads() {
 #[test]
 fn pip_installs_a_wheel_that_puts_connlint_on_path() {
     let out = fresh_dir("wheel");
+    let build = one_build_at_a_time();
     run_ok(python(Path::new(ROOT)).args(["-m", "maturin", "build", "--release", "--out"]).arg(&out));
+    drop(build);
     let wheels: Vec<PathBuf> =
         std::fs::read_dir(&out).expect("the wheel folder").map(|e| e.expect("entry").path()).collect();
     assert_eq!(wheels.len(), 1, "{wheels:?}");
@@ -240,6 +254,7 @@ fn project_using_hook(name: &str, id: &str, args: &str, files: &[(&str, &str)]) 
 }
 
 fn pre_commit_run(project: &Path) -> Output {
+    let _build = one_build_at_a_time(); // the first run installs the hook
     run(python(project).args(["-m", "pre_commit", "run", "--all-files", "--color", "never"]))
 }
 
@@ -306,6 +321,7 @@ struct ActionRun {
 /// through `${{ }}`; a `uses:` step (the SARIF upload) is checked, not run. The first step that
 /// fails ends the run, as it ends a job.
 fn run_action(workspace: &Path, runner_temp: &Path, inputs: &[(&str, &str)]) -> ActionRun {
+    let _build = one_build_at_a_time(); // its first step installs connlint
     let json = run_ok(
         python(Path::new(ROOT))
             .args(["-c", "import json, sys, yaml; json.dump(yaml.safe_load(open('action.yml')), sys.stdout)"]),
