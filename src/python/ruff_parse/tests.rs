@@ -190,6 +190,14 @@ fn each_shape_is_built_as_tree_sitter_builds_it_or_left_to_it() {
 }
 
 #[test]
+fn ranges_that_split_a_character_are_left_to_tree_sitter() {
+    let source = "x = 'é'\ny = 1\n";
+    let inside = source.find('é').unwrap_or(0) + 1;
+    assert_eq!(convert(source, Some(&[0..inside]), usize::MAX).err(), Some("ranges split a character"));
+    assert!(convert(source, Some(&[0..source.find('y').unwrap_or(0)]), usize::MAX).is_ok());
+}
+
+#[test]
 fn deep_brackets_are_left_to_tree_sitter_before_ruff_parses_them() {
     let deep = format!("x = {}1{}\n", "(".repeat(MAX_CONVERTED_DEPTH + 1), ")".repeat(MAX_CONVERTED_DEPTH + 1));
     assert_eq!(convert(&deep, None, usize::MAX).err(), Some("too deep"));
