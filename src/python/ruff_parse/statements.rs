@@ -42,22 +42,13 @@ impl Converter<'_> {
             Some(semicolon) if semicolon.kind() == TokenKind::Semi => end(&semicolon),
             _ => last_end,
         };
-        let next_code = self.token_after_trivia(last_end);
-        let line_end = self.src[last_end as usize..].find('\n').map_or(self.src.len(), |i| last_end as usize + i);
-        let line_end = u32::try_from(line_end).unwrap_or(u32::MAX);
-        let indented = self.line_start(first) > header_start;
-        let indent = self.column(first);
-        let mut end = last_end;
-        loop {
-            let at = self.next_extra_start();
-            if at >= next_code {
-                break;
+        let mut end = self.same_line_comments(last_end);
+        if self.line_start(first) > header_start {
+            let indent = self.column(first);
+            let next_code = self.token_after_trivia(last_end);
+            while self.next_extra_start() < next_code && self.column(self.next_extra_start()) >= indent {
+                end = self.write_extra();
             }
-            let same_line = at < line_end;
-            if !same_line && (!indented || self.column(at) < indent) {
-                break;
-            }
-            end = self.write_extra();
         }
         end
     }
@@ -93,8 +84,7 @@ impl Converter<'_> {
     }
 
     pub(super) fn line_start(&self, offset: u32) -> u32 {
-        let offset = offset as usize;
-        self.src[..offset].rfind('\n').map_or(0, |i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+        u32::try_from(crate::fix::line_start(self.src, offset as usize)).unwrap_or(u32::MAX)
     }
 
     /// The column of `offset` as tree-sitter's scanner measures indentation (a tab to the next
