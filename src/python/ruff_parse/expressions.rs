@@ -12,12 +12,7 @@ impl Converter<'_> {
     pub(super) fn value_list(&mut self, value: &Expr, field: u16) {
         match value {
             Expr::Tuple(tuple) if !tuple.parenthesized => {
-                self.check_starred(&tuple.elts, self.ids().kind.expression_list);
-                self.open(self.ids.kind.expression_list, field, start(tuple));
-                for element in &tuple.elts {
-                    self.expr(element, 0);
-                }
-                self.close(end(tuple));
+                self.sequence(self.ids().kind.expression_list, field, start(tuple), end(tuple), &tuple.elts);
             }
             value => self.expr(value, field),
         }
@@ -52,19 +47,8 @@ impl Converter<'_> {
                 self.target(&starred.value, 0);
                 self.close(end(starred));
             }
-            target => {
-                // Parentheses around a single target make a tuple pattern of one.
-                let layers = self.parentheses(target.range());
-                let mut inner_field = field;
-                for &(s, _) in &layers {
-                    self.open(k.tuple_pattern, inner_field, s);
-                    inner_field = 0;
-                }
-                self.bare_expr(target, inner_field);
-                for &(_, e) in layers.iter().rev() {
-                    self.close(e);
-                }
-            }
+            // Parentheses around a single target make a tuple pattern of one.
+            target => self.in_parentheses(target, field, k.tuple_pattern),
         }
     }
 
@@ -121,10 +105,15 @@ impl Converter<'_> {
             self.give_up("too deep");
             return;
         }
+        self.in_parentheses(expr, field, self.ids().kind.parenthesized_expression);
+    }
+
+    /// `expr` inside a node of `kind` for each pair of its own parentheses.
+    fn in_parentheses(&mut self, expr: &Expr, field: u16, kind: u16) {
         let layers = self.parentheses(expr.range());
         let mut inner_field = field;
         for &(s, _) in &layers {
-            self.open(self.ids.kind.parenthesized_expression, inner_field, s);
+            self.open(kind, inner_field, s);
             inner_field = 0;
         }
         self.bare_expr(expr, inner_field);
