@@ -87,21 +87,7 @@ mod analysis {
         if let Some(tree) = super::ruff_parse::parse(source, Some(ranges), MAX_TREE_DEPTH) {
             return Some(tree);
         }
-        let line_index = crate::diagnostic::LineIndex::new(source);
-        let point = |offset: usize| {
-            let (line, _) = line_index.line_col(source, offset);
-            let line_start = line_index.line_start(line).unwrap_or(0);
-            tree_sitter::Point { row: line - 1, column: offset - line_start }
-        };
-        let ranges: Vec<tree_sitter::Range> = ranges
-            .iter()
-            .map(|r| tree_sitter::Range {
-                start_byte: r.start,
-                end_byte: r.end,
-                start_point: point(r.start),
-                end_point: point(r.end),
-            })
-            .collect();
+        let ranges = tree_sitter_ranges(source, ranges);
         let tree = with_parser(|parser| {
             parser.set_included_ranges(&ranges).ok()?;
             let tree = parser.parse(source, None);
@@ -110,6 +96,25 @@ mod analysis {
             tree
         })?;
         Some(SyntaxTree::new(&tree, MAX_TREE_DEPTH))
+    }
+
+    /// `ranges` of `source` as tree-sitter's included ranges (with rows and columns).
+    pub(crate) fn tree_sitter_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> Vec<tree_sitter::Range> {
+        let line_index = crate::diagnostic::LineIndex::new(source);
+        let point = |offset: usize| {
+            let (line, _) = line_index.line_col(source, offset);
+            let line_start = line_index.line_start(line).unwrap_or(0);
+            tree_sitter::Point { row: line - 1, column: offset - line_start }
+        };
+        ranges
+            .iter()
+            .map(|r| tree_sitter::Range {
+                start_byte: r.start,
+                end_byte: r.end,
+                start_point: point(r.start),
+                end_point: point(r.end),
+            })
+            .collect()
     }
 
     /// Analyses one module on its own (its factories are found; other modules' are not). Never

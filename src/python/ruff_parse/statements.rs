@@ -417,46 +417,47 @@ impl Converter<'_> {
     }
 
     pub(super) fn function(&mut self, function: &ast::StmtFunctionDef, s: u32, e: u32) {
-        if function.type_params.is_some() {
-            self.give_up("type parameters");
-            return;
-        }
-        let k = &self.ids().kind;
         let f = &self.ids().field;
-        let decorated = !function.decorator_list.is_empty();
-        let def_start = if decorated { self.decorated(&function.decorator_list, s) } else { s };
-        let field = if decorated { f.definition } else { 0 };
-        self.open(k.function_definition, field, def_start);
-        if function.is_async {
-            self.async_token(def_start);
-        }
-        self.leaf(k.identifier, f.name, start(&function.name), end(&function.name));
-        self.parameters(&function.parameters, false);
-        if let Some(returns) = &function.returns {
-            self.type_(returns, f.return_type);
-        }
-        self.block(f.body, &function.body, def_start);
-        self.close(e);
-        if decorated {
-            self.close(e);
-        }
+        let kind = self.ids().kind.function_definition;
+        let definition =
+            Definition { kind, decorators: &function.decorator_list, generic: function.type_params.is_some() };
+        self.definition(definition, s, e, |this, def_start| {
+            if function.is_async {
+                this.async_token(def_start);
+            }
+            this.leaf(this.ids().kind.identifier, f.name, start(&function.name), end(&function.name));
+            this.parameters(&function.parameters, false);
+            if let Some(returns) = &function.returns {
+                this.type_(returns, f.return_type);
+            }
+            this.block(f.body, &function.body, def_start);
+        });
     }
 
     pub(super) fn class(&mut self, class: &ast::StmtClassDef, s: u32, e: u32) {
-        if class.type_params.is_some() {
+        let f = &self.ids().field;
+        let kind = self.ids().kind.class_definition;
+        let definition = Definition { kind, decorators: &class.decorator_list, generic: class.type_params.is_some() };
+        self.definition(definition, s, e, |this, class_start| {
+            this.leaf(this.ids().kind.identifier, f.name, start(&class.name), end(&class.name));
+            if let Some(arguments) = &class.arguments {
+                this.arguments(arguments, f.superclasses);
+            }
+            this.block(f.body, &class.body, class_start);
+        });
+    }
+
+    /// A `def` or `class`, in a `decorated_definition` when it has decorators: `inside` writes
+    /// what follows its keyword, given where the definition starts.
+    fn definition(&mut self, definition: Definition, s: u32, e: u32, inside: impl FnOnce(&mut Self, u32)) {
+        if definition.generic {
             self.give_up("type parameters");
             return;
         }
-        let k = &self.ids().kind;
-        let f = &self.ids().field;
-        let decorated = !class.decorator_list.is_empty();
-        let class_start = if decorated { self.decorated(&class.decorator_list, s) } else { s };
-        self.open(k.class_definition, if decorated { f.definition } else { 0 }, class_start);
-        self.leaf(k.identifier, f.name, start(&class.name), end(&class.name));
-        if let Some(arguments) = &class.arguments {
-            self.arguments(arguments, f.superclasses);
-        }
-        self.block(f.body, &class.body, class_start);
+        let decorated = !definition.decorators.is_empty();
+        let def_start = if decorated { self.decorated(definition.decorators, s) } else { s };
+        self.open(definition.kind, if decorated { self.ids().field.definition } else { 0 }, def_start);
+        inside(self, def_start);
         self.close(e);
         if decorated {
             self.close(e);
@@ -626,4 +627,12 @@ impl Converter<'_> {
         }
         self.close(e);
     }
+}
+
+/// What a `def` and a `class` have in common, for [`Converter::definition`].
+struct Definition<'a> {
+    kind: u16,
+    decorators: &'a [ast::Decorator],
+    /// It has type parameters (not built here).
+    generic: bool,
 }

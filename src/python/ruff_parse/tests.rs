@@ -55,21 +55,7 @@ fn every_fixture_gets_tree_sitters_tree() {
 }
 
 fn tree_sitter_ranges(source: &str, ranges: &[std::ops::Range<usize>]) -> SyntaxTree {
-    let line_index = crate::diagnostic::LineIndex::new(source);
-    let point = |offset: usize| {
-        let (line, _) = line_index.line_col(source, offset);
-        let line_start = line_index.line_start(line).unwrap_or(0);
-        tree_sitter::Point { row: line - 1, column: offset - line_start }
-    };
-    let ranges: Vec<tree_sitter::Range> = ranges
-        .iter()
-        .map(|r| tree_sitter::Range {
-            start_byte: r.start,
-            end_byte: r.end,
-            start_point: point(r.start),
-            end_point: point(r.end),
-        })
-        .collect();
+    let ranges = crate::python::tree_sitter_ranges(source, ranges);
     let mut parser = tree_sitter::Parser::new();
     parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("the grammar loads");
     parser.set_included_ranges(&ranges).expect("ranges in order");
