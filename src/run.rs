@@ -163,6 +163,7 @@ pub fn lint_fixing(
         let context = FixContext { files: &files, settings: &settings, absolutes: &absolutes, rechecker: &rechecker };
         fix_results(&mut results, &context, fixing);
     }
+    rechecker.free_in_background();
     Ok(Lint { results, walk_errors, settings })
 }
 
@@ -359,6 +360,15 @@ struct PythonRun<'k> {
 }
 
 impl Rechecker<'_> {
+    /// Frees what the run kept (its lowered modules and summaries) on a thread of its own.
+    fn free_in_background(self) {
+        #[cfg(feature = "python")]
+        if let Some(run) = self.python {
+            let PythonRun { project, summaries, functions, unit_of_file: _ } = run;
+            crate::parallel::drop_in_background((project.modules, project.hierarchy, summaries, functions));
+        }
+    }
+
     /// The diagnostics of `text` as the new text of file `index` of the run (before settings).
     pub fn recheck(&self, index: usize, kind: SourceKind, path: &str, text: &str) -> Vec<Diagnostic> {
         match kind {
