@@ -425,26 +425,34 @@ impl<'k> Project<'k> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         let per_module = crate::parallel::parallel_map(&self.modules, |unit| {
             let mut names = HashSet::default();
-            let resolved = resolve_sites(&unit.lowered, &resolver);
             for function in &unit.lowered.functions {
-                let mut opened = HashSet::default();
-                visit_stmts(&function.ir.body, &mut |stmt| {
-                    if let Stmt::Open { site, target: Some(var), .. } = stmt
-                        && resolved.get(*site as usize).is_some_and(Option::is_some)
-                    {
-                        opened.insert(*var);
-                    }
-                });
+                // The variables passed to a function of the project, first: most functions
+                // pass none, and only the sites that open such a variable need resolving.
+                let mut passes: Vec<(crate::ir::Var, &str)> = Vec::new();
                 visit_stmts(&function.ir.body, &mut |stmt| {
                     if let Stmt::Pass { var, call, .. } = stmt
-                        && opened.contains(var)
                         && let Some(site) = unit.lowered.sites.get(*call as usize)
                         && !outside_project(&site.callee, module_names)
                         && let Some(name) = simple_name(&site.callee)
                     {
-                        names.insert(name.to_string());
+                        passes.push((*var, name));
                     }
                 });
+                if passes.is_empty() {
+                    continue;
+                }
+                let mut opened = HashSet::default();
+                visit_stmts(&function.ir.body, &mut |stmt| {
+                    if let Stmt::Open { site, target: Some(var), .. } = stmt
+                        && passes.iter().any(|(passed, _)| passed == var)
+                        && !opened.contains(var)
+                        && let Some(site) = unit.lowered.sites.get(*site as usize)
+                        && resolve_site(site, &unit.lowered, &resolver).is_some()
+                    {
+                        opened.insert(*var);
+                    }
+                });
+                names.extend(passes.into_iter().filter(|(var, _)| opened.contains(var)).map(|(_, name)| name.to_string()));
             }
             names
         });
