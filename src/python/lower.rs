@@ -751,6 +751,7 @@ struct FnLowerer<'a, 's> {
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
     class: Option<&'a ClassScope>,
+    /// The imports of the function itself, over the module's (`scope.imports`).
     imports: Imports,
     vars: HashMap<String, Var>,
     var_names: Vec<String>,
@@ -812,7 +813,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             scope,
             sites,
             class,
-            imports: scope.imports.clone(),
+            imports: Imports::default(),
             vars: HashMap::default(),
             var_names: Vec::new(),
             local_syms: HashMap::default(),
@@ -915,7 +916,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             let Some(expr) = named_children(*decorator).into_iter().next() else { continue };
             let expr = if expr.kind_str() == "call" { expr.field("function").unwrap_or(expr) } else { expr };
             let Some(parts) = attribute_chain(expr, self.src) else { continue };
-            let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
+            let qualified = self.imports.resolve_over(&self.scope.imports, &parts).unwrap_or_else(|| parts.join("."));
             match qualified.as_str() {
                 "contextlib.contextmanager" | "contextlib.asynccontextmanager" => return FunctionKind::ContextManager,
                 "pytest.fixture" | "pytest_asyncio.fixture" | "pytest.yield_fixture" => return FunctionKind::Fixture,
@@ -986,7 +987,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
         }
         let parts = attribute_chain(node, self.src)?;
-        self.imports.resolve(&parts)
+        self.imports.resolve_over(&self.scope.imports, &parts)
     }
 
     fn var(&mut self, name: &str) -> Var {
@@ -1168,7 +1169,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.raise_point(at, out);
                 self.imports.add_statement(node, self.src, None, self.scope.knowledge);
                 for local in layout::imported_locals(node, self.src) {
-                    if let Some(qualified) = self.imports.get(&local) {
+                    if let Some(qualified) = self.imports.get_over(&self.scope.imports, &local) {
                         self.local_imports.insert(local.clone(), qualified.to_string());
                     }
                 }
@@ -1764,7 +1765,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         }
         let function = expr.field("function")?;
         let parts = attribute_chain(function, self.src)?;
-        let qualified = self.imports.resolve(&parts).unwrap_or_else(|| parts.join("."));
+        let qualified = self.imports.resolve_over(&self.scope.imports, &parts).unwrap_or_else(|| parts.join("."));
         if matches!(qualified.as_str(), "os._exit" | "os.abort") {
             return Some(Ends::Exits);
         }
@@ -2428,7 +2429,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             // A module constant: `stdout=subprocess.PIPE`.
             if let Some(parts) = attribute_chain(value, self.src)
                 && self.known_var(parts[0]).is_none()
-                && let Some(qualified) = self.imports.resolve(&parts)
+                && let Some(qualified) = self.imports.resolve_over(&self.scope.imports, &parts)
             {
                 hints.push(qualified);
             }
@@ -2529,7 +2530,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if let Some(qualified) = self.local_definitions.get(*root) {
             return Some(attach(Sym::name(qualified.clone())));
         }
-        if let Some(qualified) = self.imports.get(root)
+        if let Some(qualified) = self.imports.get_over(&self.scope.imports, root)
             && self.scope.imports.get(root) != Some(qualified)
         {
             // Imported inside this function.
@@ -2555,7 +2556,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 let (root, rest) = parts.split_first()?;
                 let base = match self.known_var(root) {
                     Some(var) => self.local_syms.get(&var).cloned()?,
-                    None => match self.imports.get(root) {
+                    None => match self.imports.get_over(&self.scope.imports, root) {
                         Some(qualified) => Sym::name(qualified),
                         None => self.scope.global_sym(&[root])?,
                     },

@@ -94,8 +94,19 @@ impl Imports {
 
     /// Resolves a dotted chain whose first part may be an imported name.
     pub fn resolve(&self, parts: &[&str]) -> Option<String> {
+        self.resolve_over(&Imports::default(), parts)
+    }
+
+    /// The qualified name bound to `local` by these imports, or else by `outer`'s: a
+    /// function's own imports over its module's (which are not copied into every function).
+    pub fn get_over<'a>(&'a self, outer: &'a Imports, local: &str) -> Option<&'a str> {
+        self.get(local).or_else(|| outer.get(local))
+    }
+
+    /// [`Imports::resolve`] with these imports over `outer`'s (see [`Imports::get_over`]).
+    pub fn resolve_over(&self, outer: &Imports, parts: &[&str]) -> Option<String> {
         let (root, rest) = parts.split_first()?;
-        let base = self.get(root)?;
+        let base = self.get_over(outer, root)?;
         let mut out = base.to_string();
         for part in rest {
             out.push('.');
