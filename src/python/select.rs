@@ -259,11 +259,7 @@ impl Scan {
                             i += 1;
                         }
                     }
-                    b'#' => {
-                        while i < len && bytes[i] != b'\n' {
-                            i += 1;
-                        }
-                    }
+                    b'#' => i = memchr::memchr(b'\n', &bytes[i..]).map_or(len, |at| i + at),
                     b'(' | b'[' | b'{' => {
                         depth += 1;
                         prev_significant = b;
@@ -280,7 +276,7 @@ impl Scan {
                     }
                     b if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
                         let start = i;
-                        while i < len && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80) {
+                        while i < len && IN_NAME[usize::from(bytes[i])] {
                             i += 1;
                         }
                         if i < len && matches!(bytes[i], b'"' | b'\'') && is_string_prefix(&bytes[start..i]) {
@@ -345,11 +341,21 @@ impl Scan {
     }
 }
 
-fn end_of_physical_line(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && bytes[i] != b'\n' {
-        i += 1;
+/// The bytes that continue a name: ASCII letters, digits, `_`, and any byte of a non-ASCII
+/// character.
+static IN_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+        b += 1;
     }
-    (i + 1).min(bytes.len())
+    table
+};
+
+fn end_of_physical_line(bytes: &[u8], i: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |at| i + at + 1)
 }
 
 /// `r`, `b`, `f`, `u`, `rb`, `br`, `fr`, `rf`, in any case.
@@ -365,6 +371,8 @@ fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
     let triple = bytes.get(start + 1) == Some(&quote) && bytes.get(start + 2) == Some(&quote);
     let mut i = start + if triple { 3 } else { 1 };
     while i < bytes.len() {
+        // Straight to the next byte that can end the string.
+        i += memchr::memchr3(quote, b'\\', b'\n', &bytes[i..])?;
         match bytes[i] {
             b'\\' => i += 2,
             b'\n' if !triple => return None,
