@@ -46,7 +46,7 @@ const RECENT_SLOTS: usize = 1024;
 /// to lower case (`| 0x20` folds `A-Z` onto `a-z`; it moves other bytes too, the same way for
 /// every text, which only adds collisions).
 #[inline]
-fn word_hash(text: &[u8], start: usize, end: usize) -> u32 {
+pub(crate) fn word_hash(text: &[u8], start: usize, end: usize) -> u32 {
     let mut h = (end - start) as u64;
     let mut at = start;
     while at < end {
@@ -67,7 +67,7 @@ fn word_hash(text: &[u8], start: usize, end: usize) -> u32 {
     (h >> 32) as u32
 }
 
-fn hash(name: &str) -> u32 {
+pub(crate) fn hash(name: &str) -> u32 {
     word_hash(name.as_bytes(), 0, name.len())
 }
 

@@ -123,10 +123,12 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
         source,
         scan: &scan,
         seeds: seed_names.iter().map(String::as_str).collect(),
+        seed_filter: NameFilter::default(),
         wanted_defs: wanted_defs.iter().map(String::as_str).collect(),
         included: FastSet::default(),
         imports_only: FastSet::default(),
     };
+    seed_names.iter().for_each(|seed| state.seed_filter.insert(seed));
     if !state.seeds.is_empty() || !wanted_defs.is_empty() {
         state.run(&chunks);
     }
@@ -195,6 +197,33 @@ struct Name {
     assigned: bool,
     /// `self.NAME` / `cls.NAME`
     on_self: bool,
+    /// [`crate::identifiers::word_hash`] of the name, for [`NameFilter`].
+    hash: u32,
+}
+
+/// A filter over a few names, by their hashes: most names of a module are none of the seeds
+/// or needles, and a bit test says so without hashing the text into a set again (the
+/// selection asks about every name of a module, in every pass of its closure).
+#[derive(Debug, Clone, Default)]
+struct NameFilter {
+    bits: [u64; 16],
+}
+
+impl NameFilter {
+    fn insert(&mut self, name: &str) {
+        self.insert_hash(crate::identifiers::hash(name));
+    }
+
+    fn insert_hash(&mut self, hash: u32) {
+        let bit = hash as usize % 1024;
+        self.bits[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// False only if no inserted name has this hash: a name it lets through is looked up.
+    fn may_contain(&self, hash: u32) -> bool {
+        let bit = hash as usize % 1024;
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
 }
 
 struct Scan {
@@ -311,6 +340,7 @@ impl Scan {
                             called: matches!(after, Some((b'(', _))),
                             assigned,
                             on_self,
+                            hash: crate::identifiers::word_hash(bytes, start, i),
                         });
                         prev_significant = b'a';
                     }
@@ -468,7 +498,12 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> Ha
             defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.'))
         })
     };
+    let mut needle_filter = NameFilter::default();
+    needles.factories.keys().chain(&needles.names).for_each(|name| needle_filter.insert(name));
     for name in &scan.names {
+        if !needle_filter.may_contain(name.hash) {
+            continue;
+        }
         let text = scan.text(source, name);
         if seeds.contains(text) {
             continue;
@@ -633,6 +668,8 @@ struct Closure<'a> {
     source: &'a str,
     scan: &'a Scan,
     seeds: FastSet<&'a str>,
+    /// The hashes of the seeds.
+    seed_filter: NameFilter,
     /// Functions called from selected code: a `def` of that name is selected too.
     wanted_defs: FastSet<&'a str>,
     /// Selected leaves, by their first logical line.
@@ -651,7 +688,12 @@ impl<'a> Closure<'a> {
     }
 
     fn mentions_seed(&self, names: &[Name]) -> bool {
-        names.iter().any(|n| self.seeds.contains(self.scan.text(self.source, n)))
+        names.iter().any(|n| self.seed_filter.may_contain(n.hash) && self.seeds.contains(self.scan.text(self.source, n)))
+    }
+
+    fn add_seed(&mut self, seed: &'a str) {
+        self.seed_filter.insert(seed);
+        self.seeds.insert(seed);
     }
 
     /// Selects leaves until nothing changes.
@@ -704,7 +746,7 @@ impl<'a> Closure<'a> {
                             new_seeds.push(text);
                         }
                     }
-                    self.seeds.extend(new_seeds);
+                    new_seeds.into_iter().for_each(|seed| self.add_seed(seed));
                 }
             }
         }
