@@ -4,7 +4,7 @@
 //! checked: an unknown one is an error, so a typo cannot silently disable a rule. Projects add
 //! their own `[[resource]]` entries through the configuration, with the same keys.
 
-use crate::hash::FastMap as HashMap;
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -279,6 +279,56 @@ pub struct Knowledge {
     /// every call site that resolves to nothing else).
     by_unknown_receiver: HashMap<String, Vec<ResourceId>>,
     call_types: HashMap<String, String>,
+    /// The method and function names of all entries by what they do, built when first asked
+    /// for (the lowering of every module asks).
+    roles: OnceLock<NameRoles>,
+}
+
+/// The names of every entry's methods and functions, by what they do to a resource.
+#[derive(Debug, Clone, Default)]
+pub struct NameRoles {
+    /// Methods that close their object (`close`, `putconn`), and `__exit__`, `__aexit__`,
+    /// `aclose`.
+    pub close_methods: HashSet<String>,
+    /// Functions that close what they are given (dotted: `contextlib.closing` is not one).
+    pub close_functions: HashSet<String>,
+    pub handoff_functions: HashSet<String>,
+    /// Close methods called on a pool with the checkout as argument: `pool.putconn(conn)`.
+    pub pool_close_methods: HashSet<String>,
+    /// Method names that open something from their receiver (`cursor`, `execute`).
+    pub opener_methods: HashSet<String>,
+    /// Methods that return their receiver (`Connection.execution_options`).
+    pub returns_self_methods: HashSet<String>,
+    /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
+    pub closes_on_error_methods: HashSet<String>,
+}
+
+impl NameRoles {
+    fn of(resources: &[Resource]) -> NameRoles {
+        let mut roles = NameRoles::default();
+        for resource in resources {
+            for close in &resource.close {
+                if close.contains('.') {
+                    roles.close_functions.insert(close.clone());
+                } else {
+                    roles.close_methods.insert(close.clone());
+                }
+            }
+            roles.handoff_functions.extend(resource.handoff.iter().cloned());
+            roles.returns_self_methods.extend(resource.returns_self.iter().cloned());
+            roles.closes_on_error_methods.extend(resource.closes_on_error.iter().cloned());
+            if resource.is_pool_checkout() {
+                roles.pool_close_methods.extend(resource.close.iter().cloned());
+            }
+            for open in &resource.open {
+                if let Some((_, method)) = open.rsplit_once('.') {
+                    roles.opener_methods.insert(method.to_string());
+                }
+            }
+        }
+        roles.close_methods.extend(["__exit__", "__aexit__", "aclose"].map(str::to_string));
+        roles
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,7 +404,13 @@ impl Knowledge {
         }
         self.resources.push(resource);
         self.origins.push(origin.to_string());
+        self.roles = OnceLock::new();
         Ok(())
+    }
+
+    /// The names of the entries' methods and functions by what they do.
+    pub fn roles(&self) -> &NameRoles {
+        self.roles.get_or_init(|| NameRoles::of(&self.resources))
     }
 
     /// The resource a qualified call opens.

@@ -14,7 +14,7 @@ use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 
 use super::syntax::Node;
 
-use super::knowledge::{Knowledge, Returns};
+use super::knowledge::{Knowledge, NameRoles, Returns};
 use super::layout::{
     self, Alias, BlockLayout, BoundStatement, CloseStatement, EnterContextLayout, FunctionLayout, ModuleLayout,
     SiteLayout,
@@ -249,18 +249,8 @@ struct ModuleScope<'a> {
     definitions: HashSet<String>,
     /// Module-level `name = CALL(...)`.
     globals: HashMap<String, Sym>,
-    close_methods: HashSet<&'a str>,
-    close_functions: HashSet<&'a str>,
-    handoff_functions: HashSet<&'a str>,
-    /// Close methods called on a pool with the checkout as argument: `pool.putconn(conn)`.
-    pool_close_methods: HashSet<&'a str>,
-    /// Method names that open something from their receiver (`cursor`, `execute`): a kept
-    /// result keeps the receiver reachable.
-    opener_methods: HashSet<&'a str>,
-    /// Methods that return their receiver (`Connection.execution_options`).
-    returns_self_methods: HashSet<&'a str>,
-    /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
-    closes_on_error_methods: HashSet<&'a str>,
+    /// The knowledge's method and function names by what they do.
+    roles: &'a NameRoles,
     /// The names a fix may use for `contextlib.closing` (`closing`, `contextlib`, the module's
     /// aliases): whether a function binds one is worth recording.
     fix_names: Vec<String>,
@@ -310,36 +300,9 @@ pub fn lower_module<'t>(
         imports,
         definitions: HashSet::default(),
         globals: HashMap::default(),
-        close_methods: HashSet::default(),
-        close_functions: HashSet::default(),
-        handoff_functions: HashSet::default(),
-        pool_close_methods: HashSet::default(),
-        opener_methods: HashSet::default(),
-        returns_self_methods: HashSet::default(),
-        closes_on_error_methods: HashSet::default(),
+        roles: knowledge.roles(),
         fix_names: Vec::new(),
     };
-    for resource in &knowledge.resources {
-        for close in &resource.close {
-            if close.contains('.') {
-                scope.close_functions.insert(close);
-            } else {
-                scope.close_methods.insert(close);
-            }
-        }
-        scope.handoff_functions.extend(resource.handoff.iter().map(String::as_str));
-        scope.returns_self_methods.extend(resource.returns_self.iter().map(String::as_str));
-        scope.closes_on_error_methods.extend(resource.closes_on_error.iter().map(String::as_str));
-        if resource.is_pool_checkout() {
-            scope.pool_close_methods.extend(resource.close.iter().map(String::as_str));
-        }
-        for open in &resource.open {
-            if let Some((_, method)) = open.rsplit_once('.') {
-                scope.opener_methods.insert(method);
-            }
-        }
-    }
-    scope.close_methods.extend(["__exit__", "__aexit__", "aclose"]);
     collect_module_names(root, src, &mut scope);
 
     let module_layout = layout::module_layout(root, src);
@@ -1257,7 +1220,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let closes = effects.iter().any(|e| match e {
             Stmt::Close { span: s, .. } => *s == span(call),
             Stmt::MethodCall { span: s, method, .. } => {
-                *s == span(call) && self.scope.close_methods.contains(method.as_str())
+                *s == span(call) && self.scope.roles.close_methods.contains(method.as_str())
             }
             _ => false,
         });
@@ -1284,7 +1247,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             // A method that closes its object when it fails (`smtp.connect(host)`) raises with
             // the state from before it: a client it would have connected holds nothing then.
             let closing_on_error = effects.iter().position(
-                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.closes_on_error_methods.contains(method.as_str())),
+                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.roles.closes_on_error_methods.contains(method.as_str())),
             );
             if self.handler_depth == 0 {
                 let at = closing_on_error.unwrap_or(effects.len() - bindings_at_the_end);
@@ -1389,8 +1352,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // adding a plain value to a container.
                 function.field("attribute").is_some_and(|a| {
                     let method = text(a, self.src);
-                    self.scope.close_methods.contains(method)
-                        || self.scope.closes_on_error_methods.contains(method)
+                    self.scope.roles.close_methods.contains(method)
+                        || self.scope.roles.closes_on_error_methods.contains(method)
                         || matches!(method, "append" | "add" | "extend" | "appendleft")
                 }) && function.field("object").is_some_and(|o| attribute_chain(o, self.src).is_some())
             }
@@ -1857,7 +1820,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         // `with engine.connect().execution_options(...) as conn:` holds the connection.
         while expr.kind_str() == "call"
             && let Some(function) = expr.field("function").filter(|f| f.kind_str() == "attribute")
-            && function.field("attribute").is_some_and(|m| self.scope.returns_self_methods.contains(text(m, self.src)))
+            && function.field("attribute").is_some_and(|m| self.scope.roles.returns_self_methods.contains(text(m, self.src)))
             && let Some(receiver) = function.field("object")
         {
             if let Some(arguments) = expr.field("arguments") {
@@ -1973,7 +1936,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     let attribute = node.field("attribute").map(|a| text(a, self.src));
                     // `atexit.register(conn.close)`, `self.addCleanup(conn.close)`: the close is
                     // registered to run later.
-                    let close_ref = attribute.is_some_and(|a| self.scope.close_methods.contains(a))
+                    let close_ref = attribute.is_some_and(|a| self.scope.roles.close_methods.contains(a))
                         && matches!(role, Role::Argument | Role::Register | Role::Store | Role::Bind(_));
                     if close_ref && object.kind_str() == "identifier" {
                         let var = self.var(text(object, self.src));
@@ -2150,7 +2113,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
         if let (Some(method), Some(receiver)) = (method, receiver) {
             let pooled = arguments.first().filter(|a| a.kind_str() == "identifier");
-            if let Some(first) = pooled.filter(|_| self.scope.pool_close_methods.contains(method)) {
+            if let Some(first) = pooled.filter(|_| self.scope.roles.pool_close_methods.contains(method)) {
                 // `pool.putconn(conn)`, `pool.release(conn)`: closed through its pool.
                 let var = self.var(text(*first, self.src));
                 self.close(var, span(node), out);
@@ -2160,7 +2123,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 return false;
             }
-            if self.scope.close_methods.contains(method) {
+            if self.scope.roles.close_methods.contains(method) {
                 if receiver.kind_str() == "identifier" && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
                     // `f.read()`: closes an HTTP response (read to the end), not a file; the
                     // checker asks what the resource's own close methods are.
@@ -2188,7 +2151,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // `x = conn.__enter__()` is `conn` again.
                 return self.value(receiver, role, out);
             }
-            if self.scope.returns_self_methods.contains(method) {
+            if self.scope.roles.returns_self_methods.contains(method) {
                 // `engine.connect().execution_options(...)` is the connection itself.
                 for argument in &arguments {
                     self.value(*argument, Role::Argument, out);
@@ -2198,7 +2161,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         }
         let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, role, site, out);
-        if qualified.as_deref().is_some_and(|q| self.scope.close_functions.contains(q))
+        if qualified.as_deref().is_some_and(|q| self.scope.roles.close_functions.contains(q))
             && let Some(first) = arguments.first().filter(|a| a.kind_str() == "identifier")
         {
             // `os.close(fd)`, `shutil.rmtree(path)`
@@ -2247,7 +2210,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Some(receiver) => {
                 // A field stays its object's: returning `self.conn.cursor()` does not give it away.
                 let keeps_receiver = result_role.keeps()
-                    && method.is_some_and(|m| self.scope.opener_methods.contains(m))
+                    && method.is_some_and(|m| self.scope.roles.opener_methods.contains(m))
                     && self.self_field(receiver).is_none();
                 self.value(receiver, if keeps_receiver { Role::Store } else { Role::Receiver }, out);
             }
@@ -2268,9 +2231,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
         } else if method == Some("__init__") {
             // `Base.__init__(self, sock)`, `super().__init__(sock)`: a constructor keeps it.
             Role::Store
-        } else if self.scope.handoff_functions.contains(qualified.as_str())
+        } else if self.scope.roles.handoff_functions.contains(qualified.as_str())
             || STORING_FUNCTIONS.contains(&qualified.as_str())
-            || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.handoff_functions.contains(m))
+            || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.roles.handoff_functions.contains(m))
             || last_segment.starts_with(|c: char| c.is_ascii_uppercase())
             || is_factory_name(last_segment)
         {
