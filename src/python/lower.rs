@@ -313,7 +313,11 @@ pub fn lower_module<'t>(
         .chain(module_layout.contextlib.iter().cloned())
         .collect();
     let mut module_out = LoweredModule {
-        imported_roots: imported_roots(root, src, 0),
+        imported_roots: {
+            let mut roots = HashSet::default();
+            imported_roots(root, src, 0, &mut roots);
+            roots
+        },
         layout: Box::new(module_layout),
         ..LoweredModule::default()
     };
@@ -400,7 +404,7 @@ fn collect_imports(
     if depth > MAX_DEPTH {
         return;
     }
-    for child in named_children(node) {
+    for child in node.named_children() {
         match child.kind_str() {
             "import_statement" | "import_from_statement" => imports.add_statement(child, src, package, knowledge),
             "function_definition"
@@ -421,12 +425,11 @@ fn collect_imports(
     }
 }
 
-fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
-    let mut roots = HashSet::default();
+fn imported_roots(node: Node, src: &str, depth: usize, roots: &mut HashSet<String>) {
     if depth > MAX_DEPTH {
-        return roots;
+        return;
     }
-    for child in named_children(node) {
+    for child in node.named_children() {
         match child.kind_str() {
             "import_statement" | "import_from_statement" => {
                 let text = text(child, src);
@@ -456,11 +459,10 @@ fn imported_roots(node: Node, src: &str, depth: usize) -> HashSet<String> {
             | "with_statement"
             | "else_clause"
             | "except_clause"
-            | "finally_clause" => roots.extend(imported_roots(child, src, depth + 1)),
+            | "finally_clause" => imported_roots(child, src, depth + 1, roots),
             _ => {}
         }
     }
-    roots
 }
 
 /// Module-level definitions, module-level `name = CALL(...)` (a module-wide pool), and
