@@ -41,3 +41,23 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + 
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().name("connlint-free".to_string()).spawn(move || drop(value));
 }
+
+/// Calls `f` on every item, on as many threads as there are cores (like [`parallel_map`],
+/// for work that changes the items in place). Items are handed out in small runs, so that a
+/// run of large files does not leave one thread with all the work.
+pub(crate) fn parallel_for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let runs = Mutex::new(items.chunks_mut(16));
+    let work = || {
+        while let Some(run) = runs.lock().ok().and_then(|mut runs| runs.next()) {
+            run.iter_mut().for_each(&f);
+        }
+    };
+    std::thread::scope(|scope| {
+        // This thread works too; the others only if they can be started.
+        for _ in 1..workers {
+            let _ = std::thread::Builder::new().stack_size(ANALYSIS_STACK_BYTES).spawn_scoped(scope, work);
+        }
+        work();
+    });
+}

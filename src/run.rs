@@ -155,9 +155,11 @@ pub fn lint_fixing(
     debug_phase("settings");
     let Checked { mut results, rechecker } = check_files_keeping(&files, &knowledge, mode);
     debug_phase("checked");
-    for (((result, file), settings), absolute) in results.iter_mut().zip(&files).zip(&settings).zip(&absolutes) {
-        apply_settings(result, file.kind, settings, absolute);
-    }
+    // Suppression comments are looked for in every text kept: on both cores.
+    let mut settled: Vec<(&mut FileResult, usize)> = results.iter_mut().zip(0..).collect();
+    crate::parallel::parallel_for_each_mut(&mut settled, |(result, i)| {
+        apply_settings(result, files[*i].kind, &settings[*i], &absolutes[*i]);
+    });
     debug_phase("settings applied");
     if let Some(fixing) = fixing {
         let context = FixContext { files: &files, settings: &settings, absolutes: &absolutes, rechecker: &rechecker };
