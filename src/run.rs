@@ -855,8 +855,11 @@ fn read_skipped(
     let mut added = false;
     for (read, (i, identifiers)) in reads.into_iter().zip(candidates) {
         match read {
-            Read::Lowered(unit) => {
+            Read::Lowered(mut unit) => {
                 unit_of_file[i] = Some(project.modules.len());
+                if unit.partial {
+                    unit.identifiers = Some(identifiers);
+                }
                 project.add(*unit);
                 results[i] = None;
                 added = true;
@@ -909,11 +912,18 @@ fn select_more(
         // A factory's name is often a common word (`open`, `request`): selecting again only
         // where the module can reach one saves most of the work.
         let top_level_package = || unit.name.split('.').next().unwrap_or_default().to_string();
-        if *only_factories
-            && let Some((_, reachable)) = factories
-            && !may_reach_a_factory(&Identifiers::of(unit.source.as_bytes()), reachable, top_level_package)
-        {
-            return None;
+        if *only_factories && let Some((_, reachable)) = factories {
+            let read_now;
+            let identifiers = match &unit.identifiers {
+                Some(identifiers) => identifiers,
+                None => {
+                    read_now = Identifiers::of(unit.source.as_bytes());
+                    &read_now
+                }
+            };
+            if !may_reach_a_factory(identifiers, reachable, top_level_package) {
+                return None;
+            }
         }
         let module = ModuleInfo { name: &unit.name, package: unit.package.as_deref() };
         std::panic::catch_unwind(|| {
@@ -941,7 +951,8 @@ fn select_more(
         if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
             continue;
         }
-        project.replace(m, unit);
+        let identifiers = project.modules[m].identifiers.take();
+        project.replace(m, ModuleUnit { identifiers: identifiers.filter(|_| unit.partial), ..unit });
         changed = true;
     }
     changed
@@ -1209,7 +1220,13 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
                 )
             });
             match lowered {
-                Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
+                Ok(Some(mut unit)) => {
+                    // A later round may select more of it, if it names a factory found then.
+                    if unit.partial {
+                        unit.identifiers = identifiers;
+                    }
+                    Read::Lowered(Box::new(unit))
+                }
                 Ok(None) => Read::Skipped {
                     source: suppress::may_have_suppression(source.as_bytes()).then_some(source),
                     identifiers,

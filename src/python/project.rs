@@ -46,6 +46,9 @@ pub struct ModuleUnit {
     pub wanted_defs: HashSet<String>,
     /// What was parsed.
     pub selection: Selection,
+    /// Of a module parsed in part, the identifiers of its text (kept by the run, which reads
+    /// them in later rounds to decide whether to select more of it).
+    pub identifiers: Option<crate::identifiers::Identifiers>,
 }
 
 /// Parses and lowers the parts of a module that can matter, given the needles; `None` when
@@ -118,6 +121,7 @@ pub fn lower_selected(
         unselected_defs: selected.unselected_defs,
         wanted_defs: wanted_defs.clone(),
         selection: selected.selection,
+        identifiers: None,
     })
 }
 
@@ -151,6 +155,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     unselected_defs: HashSet::default(),
                     wanted_defs: HashSet::default(),
                     selection: Selection::Whole,
+                    identifiers: None,
                 };
             }
             let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
@@ -190,6 +195,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
         unselected_defs: HashSet::default(),
         wanted_defs: HashSet::default(),
         selection: Selection::Whole,
+        identifiers: None,
     }
 }
 

@@ -362,12 +362,13 @@ impl Scan {
 
     /// The first word of a logical line (`def`, `class`, `import`, `@`...).
     fn first_word<'s>(&self, source: &'s str, line: &Line) -> &'s str {
-        let rest = &source[line.code_start..line.end];
-        if rest.starts_with('@') {
+        let rest = &source.as_bytes()[line.code_start..line.end];
+        if rest.starts_with(b"@") {
             return "@";
         }
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-        &rest[..end]
+        // Bytes, not characters: asked of every line, and only ever compared with keywords.
+        let end = rest.iter().position(|&b| !IN_NAME[usize::from(b)]).unwrap_or(rest.len());
+        source.get(line.code_start..line.code_start + end).unwrap_or_default()
     }
 }
 

@@ -23,7 +23,9 @@ pub fn check_classes_impl(
             // A base class from elsewhere may close the fields it knows about.
             continue;
         }
-        let related = related_classes(module, class);
+        // Found when a field holds a resource (most classes keep none): in a test module of
+        // hundreds of classes over a few shared bases, it is a long search.
+        let mut related: Option<Vec<&ClassFacts>> = None;
         let mut reported = HashSet::default();
         for open in &class.field_opens {
             let Some(found) = resolved.get(open.site as usize).and_then(Option::as_ref) else { continue };
@@ -37,6 +39,7 @@ pub fn check_classes_impl(
                     .iter()
                     .any(|(field, call, arg)| field == &open.field && effect(*call, arg) != ArgumentEffect::Borrow)
             };
+            let related = related.get_or_insert_with(|| related_classes(module, class));
             let handled = related.iter().any(|c| {
                 c.closed_fields.contains(&open.field) || c.exposed_fields.contains(&open.field) || passed_on(c)
             });
