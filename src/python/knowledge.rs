@@ -301,6 +301,9 @@ pub struct NameRoles {
     pub returns_self_methods: HashSet<String>,
     /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
     pub closes_on_error_methods: HashSet<String>,
+    /// The argument hints some entry asks about (`#0`, `fileobj`, `io.BytesIO`): a call site
+    /// keeps only those (see `borrowed_when` and `opens_only_with`).
+    pub argument_hints: HashSet<String>,
 }
 
 impl NameRoles {
@@ -317,6 +320,7 @@ impl NameRoles {
             roles.handoff_functions.extend(resource.handoff.iter().cloned());
             roles.returns_self_methods.extend(resource.returns_self.iter().cloned());
             roles.closes_on_error_methods.extend(resource.closes_on_error.iter().cloned());
+            roles.argument_hints.extend(resource.borrowed_when.iter().chain(&resource.opens_only_with).cloned());
             if resource.is_pool_checkout() {
                 roles.pool_close_methods.extend(resource.close.iter().cloned());
             }

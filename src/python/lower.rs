@@ -2365,20 +2365,28 @@ impl<'a, 's> FnLowerer<'a, 's> {
         site
     }
 
+    /// What the call is given, as far as some entry of the knowledge asks (most calls keep
+    /// nothing: every call is a site, and most hints are asked of no resource).
     fn argument_hints(&self, call: Node) -> Vec<String> {
         let Some(arguments) = call.field("arguments") else { return Vec::new() };
+        let asked = &self.scope.roles.argument_hints;
         let mut hints = Vec::new();
+        let mut hint = |hint: &str| {
+            if asked.contains(hint) {
+                hints.push(hint.to_string());
+            }
+        };
         for (index, argument) in named_children(arguments).into_iter().enumerate() {
             // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
             if index == 0
                 && !matches!(argument.kind_str(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
             {
-                hints.push("#0".to_string());
+                hint("#0");
             }
             let value = match argument.kind_str() {
                 "keyword_argument" => {
                     if let Some(name) = argument.field("name") {
-                        hints.push(text(name, self.src).to_string());
+                        hint(text(name, self.src));
                     }
                     argument.field("value")
                 }
@@ -2389,14 +2397,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if index == 0
                 && let Some(scheme) = string_literal_scheme(value, self.src)
             {
-                hints.push(format!("scheme:{scheme}"));
+                hint(&format!("scheme:{scheme}"));
             }
             // A module constant: `stdout=subprocess.PIPE`.
             if let Some(parts) = attribute_chain(value, self.src)
                 && self.known_var(parts[0]).is_none()
                 && let Some(qualified) = self.imports.resolve_over(&self.scope.imports, &parts)
             {
-                hints.push(qualified);
+                hint(&qualified);
             }
             let sym = match value.kind_str() {
                 "call" => value.field("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
@@ -2406,7 +2414,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if let Some(Sym::Call(callee)) = sym
                 && let Some(qualified) = self.resolve_now(&callee)
             {
-                hints.push(qualified);
+                hint(&qualified);
             }
         }
         hints
