@@ -121,17 +121,26 @@ pub(super) struct Builder {
     /// The offset of every line's first byte (rows are counted in `\n`, as tree-sitter does).
     line_starts: Vec<u32>,
     deepest: usize,
+    /// The row of the last node pushed: nodes come in preorder, most on the same line as the
+    /// node before them.
+    last_row: usize,
 }
 
 impl Builder {
     pub(super) fn new(source: &str) -> Builder {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| to_u32(i + 1)));
-        Builder { entries: Vec::with_capacity(source.len() / 6), open: Vec::new(), line_starts, deepest: 0 }
+        Builder { entries: Vec::with_capacity(source.len() / 6), open: Vec::new(), line_starts, deepest: 0, last_row: 0 }
     }
 
-    fn row(&self, offset: u32) -> u32 {
-        to_u32(self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1))
+    fn row(&mut self, offset: u32) -> u32 {
+        let starts = &self.line_starts;
+        let on_last_row = starts.get(self.last_row).is_some_and(|&start| start <= offset)
+            && starts.get(self.last_row + 1).is_none_or(|&next| offset < next);
+        if !on_last_row {
+            self.last_row = starts.partition_point(|&start| start <= offset).saturating_sub(1);
+        }
+        to_u32(self.last_row)
     }
 
     fn push(&mut self, kind: u16, field: u16, start: u32, end: u32, flags: u8) -> u32 {
