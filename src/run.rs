@@ -643,7 +643,6 @@ fn finish_python<'k>(
         if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
             eprintln!("factories found: {factories:?}");
         }
-        let factory_matcher = if names.is_empty() { None } else { needle_matcher(&names) };
         for (module, name) in &factories {
             needles.factories.entry(name.clone()).or_default().push(module.clone());
         }
@@ -665,7 +664,7 @@ fn finish_python<'k>(
         // keep what they are given.
         let receivers = project.resource_receivers(&summaries, &module_names);
         debug_phase("receivers");
-        let new_factories = factory_matcher.as_ref().map(|matcher| (matcher, reachable.as_slice()));
+        let new_factories = (!factories.is_empty()).then_some(factories.as_slice());
         added |= select_more(&mut project, knowledge, round, new_factories, &receivers);
         debug_phase("selected more");
         let wanted: HashSet<String> = receivers
@@ -855,11 +854,8 @@ fn read_skipped(
     let mut added = false;
     for (read, (i, identifiers)) in reads.into_iter().zip(candidates) {
         match read {
-            Read::Lowered(mut unit) => {
+            Read::Lowered(unit) => {
                 unit_of_file[i] = Some(project.modules.len());
-                if unit.partial {
-                    unit.identifiers = Some(identifiers);
-                }
                 project.add(*unit);
                 results[i] = None;
                 added = true;
@@ -873,20 +869,18 @@ fn read_skipped(
 }
 
 /// Parses more of the modules parsed in part: where a part not parsed may call a new factory
-/// (`factories`: a matcher of their names, and their `(name, root)` pairs as in
-/// [`Sought::Mentioned`]), or defines a function that is given a resource (`receivers`).
-/// Returns whether any module changed.
+/// (`factories`: `(module, name)`, a module that can reach it and names it), or defines a
+/// function that is given a resource (`receivers`). Returns whether any module changed.
 #[cfg(feature = "python")]
 fn select_more(
     project: &mut Project,
     knowledge: &Knowledge,
     reading: Reading,
-    factories: Option<(&AhoCorasick, &[(&str, &str)])>,
+    factories: Option<&[(String, String)]>,
     receivers: &HashSet<String>,
 ) -> bool {
-    // `(module, the definitions wanted in it, whether only a new factory's name brought it
-    // here)`.
-    let work: Vec<(usize, HashSet<String>, bool)> = project
+    // `(module, the definitions wanted in it)`.
+    let work: Vec<(usize, HashSet<String>)> = project
         .modules
         .iter()
         .enumerate()
@@ -898,33 +892,24 @@ fn select_more(
                 .filter(|d| receivers.contains(d.as_str()) && !unit.wanted_defs.contains(*d))
                 .cloned()
                 .collect();
-            let mentions_factory = factories.is_some_and(|(f, _)| f.is_match(unit.source.as_bytes()));
+            // A factory's name is often a common word (`open`, `request`): only a module that
+            // imports the factory's module (or a package above it) can call it, as the
+            // selection decides (imports anywhere in the module count, selected or not).
+            let mentions_factory = factories.is_some_and(|factories| {
+                factories.iter().any(|(module, name)| {
+                    crate::python::select::reaches(&unit.imported, module)
+                        && memchr::memmem::find(unit.source.as_bytes(), name.as_bytes()).is_some()
+                })
+            });
             (mentions_factory || !newly_wanted.is_empty()).then(|| {
-                let only_factories = newly_wanted.is_empty();
                 let mut wanted = unit.wanted_defs.clone();
                 wanted.extend(newly_wanted);
-                (m, wanted, only_factories)
+                (m, wanted)
             })
         })
         .collect();
-    let relowered = parallel_map(&work, |(m, wanted, only_factories)| {
+    let relowered = parallel_map(&work, |(m, wanted)| {
         let unit = &project.modules[*m];
-        // A factory's name is often a common word (`open`, `request`): selecting again only
-        // where the module can reach one saves most of the work.
-        let top_level_package = || unit.name.split('.').next().unwrap_or_default().to_string();
-        if *only_factories && let Some((_, reachable)) = factories {
-            let read_now;
-            let identifiers = match &unit.identifiers {
-                Some(identifiers) => identifiers,
-                None => {
-                    read_now = Identifiers::of(unit.source.as_bytes());
-                    &read_now
-                }
-            };
-            if !may_reach_a_factory(identifiers, reachable, top_level_package) {
-                return None;
-            }
-        }
         let module = ModuleInfo { name: &unit.name, package: unit.package.as_deref() };
         std::panic::catch_unwind(|| {
             let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
@@ -945,14 +930,13 @@ fn select_more(
         eprintln!("selected again {} of {partial} modules parsed in part; parsed again {again}", work.len());
     }
     let mut changed = false;
-    for ((m, _, _), unit) in work.into_iter().zip(relowered) {
+    for ((m, _), unit) in work.into_iter().zip(relowered) {
         let Some(unit) = unit else { continue };
         let old = &project.modules[m];
         if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
             continue;
         }
-        let identifiers = project.modules[m].identifiers.take();
-        project.replace(m, ModuleUnit { identifiers: identifiers.filter(|_| unit.partial), ..unit });
+        project.replace(m, unit);
         changed = true;
     }
     changed
@@ -1220,13 +1204,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
                 )
             });
             match lowered {
-                Ok(Some(mut unit)) => {
-                    // A later round may select more of it, if it names a factory found then.
-                    if unit.partial {
-                        unit.identifiers = identifiers;
-                    }
-                    Read::Lowered(Box::new(unit))
-                }
+                Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
                 Ok(None) => Read::Skipped {
                     source: suppress::may_have_suppression(source.as_bytes()).then_some(source),
                     identifiers,

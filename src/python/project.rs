@@ -46,9 +46,9 @@ pub struct ModuleUnit {
     pub wanted_defs: HashSet<String>,
     /// What was parsed.
     pub selection: Selection,
-    /// Of a module parsed in part, the identifiers of its text (kept by the run, which reads
-    /// them in later rounds to decide whether to select more of it).
-    pub identifiers: Option<crate::identifiers::Identifiers>,
+    /// Of a module parsed in part, its name and the modules it imports (see
+    /// [`select::reaches`]): a later round selects more of it only for a factory it can reach.
+    pub imported: Vec<String>,
 }
 
 /// Parses and lowers the parts of a module that can matter, given the needles; `None` when
@@ -89,6 +89,7 @@ pub fn lower_selected(
             unit.unselected_defs = selected.unselected_defs.clone();
             unit.wanted_defs = wanted_defs.clone();
             unit.selection = selected.selection.clone();
+            unit.imported = selected.imported.clone();
         }
         Some(unit)
     };
@@ -121,7 +122,7 @@ pub fn lower_selected(
         unselected_defs: selected.unselected_defs,
         wanted_defs: wanted_defs.clone(),
         selection: selected.selection,
-        identifiers: None,
+        imported: selected.imported,
     })
 }
 
@@ -155,7 +156,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     unselected_defs: HashSet::default(),
                     wanted_defs: HashSet::default(),
                     selection: Selection::Whole,
-                    identifiers: None,
+                    imported: Vec::new(),
                 };
             }
             let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
@@ -195,7 +196,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
         unselected_defs: HashSet::default(),
         wanted_defs: HashSet::default(),
         selection: Selection::Whole,
-        identifiers: None,
+        imported: Vec::new(),
     }
 }
 

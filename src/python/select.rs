@@ -102,6 +102,9 @@ pub struct Selected {
     pub called: HashSet<String>,
     /// The functions defined in the parts not selected.
     pub unselected_defs: HashSet<String>,
+    /// The module's name and the modules its imports name, anywhere in it (see [`reaches`]):
+    /// whether a factory found later can matter to it.
+    pub imported: Vec<String>,
 }
 
 /// Which module a source is: its dotted name and its package (for relative imports).
@@ -115,9 +118,14 @@ pub struct ModuleName<'a> {
 /// whatever they mention.
 pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: &HashSet<String>) -> Selected {
     let bytes = source.as_bytes();
-    let whole = |called| Selected { selection: Selection::Whole, called, unselected_defs: HashSet::default() };
+    let whole = |called| Selected {
+        selection: Selection::Whole,
+        called,
+        unselected_defs: HashSet::default(),
+        imported: Vec::new(),
+    };
     let Some(scan) = Scan::new(bytes) else { return whole(HashSet::default()) };
-    let seed_names = seeds(source, &scan, module, needles);
+    let (seed_names, imported) = seeds(source, &scan, module, needles);
     let chunks = chunk(source, &scan, 0, scan.lines.len(), 0);
     let mut state = Closure {
         source,
@@ -134,7 +142,7 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     }
     if !state.included.iter().any(|&first| !state.import_only(first)) {
         let nothing =
-            Selected { selection: Selection::Nothing, called: HashSet::default(), unselected_defs: HashSet::default() };
+            Selected { selection: Selection::Nothing, called: HashSet::default(), unselected_defs: HashSet::default(), imported };
         return nothing;
     }
     let selection = state.selection(&chunks, source.len());
@@ -147,7 +155,7 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
         Selection::Ranges(_) => state.unselected_defs(&chunks),
         _ => HashSet::default(),
     };
-    Selected { selection, called, unselected_defs }
+    Selected { selection, called, unselected_defs, imported }
 }
 
 impl Closure<'_> {
@@ -456,7 +464,9 @@ fn previous_name(bytes: &[u8], start: usize) -> Option<&[u8]> {
 
 /// The names that matter in this module: what its imports of known modules bind, the
 /// knowledge's names, what star imports bring, and the factories its imports can reach.
-fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> HashSet<String> {
+/// Also returns the module's name and the modules its imports name (absolute), for
+/// [`reaches`].
+fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> (HashSet<String>, Vec<String>) {
     let mut seeds = HashSet::default();
     let mut imported: Vec<String> = vec![module.name.to_string()];
     for line in &scan.lines {
@@ -466,7 +476,7 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> Ha
         }
         for binding in import_bindings(&source[line.code_start..line.end]) {
             let absolute = absolute_module(&binding.module, module);
-            if !needles.factories.is_empty() {
+            if !imported.contains(&absolute) {
                 imported.push(absolute.clone());
             }
             let root = absolute.split('.').next().unwrap_or_default();
@@ -494,13 +504,8 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> Ha
         }
     }
     if needles.names.is_empty() && needles.factories.is_empty() {
-        return seeds;
+        return (seeds, imported);
     }
-    let reaches = |defining: &str| {
-        imported.iter().any(|i| {
-            defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.'))
-        })
-    };
     let mut needle_filter = NameFilter::default();
     needles.factories.keys().chain(&needles.names).for_each(|name| needle_filter.insert(name));
     for name in &scan.names {
@@ -511,12 +516,20 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> Ha
         if seeds.contains(text) {
             continue;
         }
-        let factory = needles.factories.get(text).is_some_and(|modules| modules.iter().any(|m| reaches(m)));
+        let factory = needles.factories.get(text).is_some_and(|modules| modules.iter().any(|m| reaches(&imported, m)));
         if factory || needles.names.contains(text) {
             seeds.insert(text.to_string());
         }
     }
-    seeds
+    (seeds, imported)
+}
+
+/// Whether a module that imports `imported` (and is the first of them) can reach what
+/// `defining` defines: it imports that module or a package above it.
+pub fn reaches(imported: &[String], defining: &str) -> bool {
+    imported.iter().any(|i| {
+        defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.'))
+    })
 }
 
 /// `..db` in package `app.web` is `app.db`.
