@@ -227,11 +227,15 @@ pub struct Project<'k> {
     pub modules: Vec<ModuleUnit>,
     /// The base classes of every class of the modules.
     pub hierarchy: Hierarchy,
+    /// Of every module, when first asked: the variables passed to a call (a function that
+    /// may be given a resource), as `(a site that opens it, the call)`. Reset when the module
+    /// is lowered again.
+    passes: Vec<std::sync::OnceLock<Vec<(u32, u32)>>>,
 }
 
 impl<'k> Project<'k> {
     pub fn new(knowledge: &'k Knowledge) -> Self {
-        Project { knowledge, modules: Vec::new(), hierarchy: Hierarchy::default() }
+        Project { knowledge, modules: Vec::new(), hierarchy: Hierarchy::default(), passes: Vec::new() }
     }
 
     pub fn add(&mut self, unit: ModuleUnit) {
@@ -239,6 +243,7 @@ impl<'k> Project<'k> {
             self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
         }
         self.modules.push(unit);
+        self.passes.push(std::sync::OnceLock::new());
     }
 
     /// Puts a new lowering of module `index` (more of it parsed) in place of the old one.
@@ -247,6 +252,7 @@ impl<'k> Project<'k> {
             self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
         }
         self.modules[index] = unit;
+        self.passes[index] = std::sync::OnceLock::new();
     }
 
     /// Which functions are factories, `@contextmanager`s, or return some known value.
@@ -430,36 +436,26 @@ impl<'k> Project<'k> {
         module_names: &HashSet<String>,
     ) -> HashSet<String> {
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
-        let per_module = crate::parallel::parallel_map(&self.modules, |unit| {
+        let modules: Vec<usize> = (0..self.modules.len()).collect();
+        let per_module = crate::parallel::parallel_map(&modules, |&m| {
+            let unit = &self.modules[m];
+            let passes = self.passes[m].get_or_init(|| opened_and_passed(unit));
             let mut names = HashSet::default();
-            for function in &unit.lowered.functions {
-                // The variables passed to a function of the project, first: most functions
-                // pass none, and only the sites that open such a variable need resolving.
-                let mut passes: Vec<(crate::ir::Var, &str)> = Vec::new();
-                visit_stmts(&function.ir.body, &mut |stmt| {
-                    if let Stmt::Pass { var, call, .. } = stmt
-                        && let Some(site) = unit.lowered.sites.get(*call as usize)
-                        && !outside_project(&site.callee, module_names)
-                        && let Some(name) = simple_name(&site.callee)
-                    {
-                        passes.push((*var, name));
-                    }
-                });
-                if passes.is_empty() {
+            // A call is a receiver when one of the sites that open what it is given opens
+            // something now (the summaries grow from round to round).
+            let mut resolved: HashMap<u32, bool> = HashMap::default();
+            for &(open, call) in passes {
+                let Some(site) = unit.lowered.sites.get(call as usize) else { continue };
+                let Some(name) = simple_name(&site.callee) else { continue };
+                if names.contains(name) || outside_project(&site.callee, module_names) {
                     continue;
                 }
-                let mut opened = HashSet::default();
-                visit_stmts(&function.ir.body, &mut |stmt| {
-                    if let Stmt::Open { site, target: Some(var), .. } = stmt
-                        && passes.iter().any(|(passed, _)| passed == var)
-                        && !opened.contains(var)
-                        && let Some(site) = unit.lowered.sites.get(*site as usize)
-                        && resolve_site(site, &unit.lowered, &resolver).is_some()
-                    {
-                        opened.insert(*var);
-                    }
+                let opens = *resolved.entry(open).or_insert_with(|| {
+                    unit.lowered.sites.get(open as usize).is_some_and(|s| resolve_site(s, &unit.lowered, &resolver).is_some())
                 });
-                names.extend(passes.into_iter().filter(|(var, _)| opened.contains(var)).map(|(_, name)| name.to_string()));
+                if opens {
+                    names.insert(name.to_string());
+                }
             }
             names
         });
@@ -498,6 +494,29 @@ impl<'k> Project<'k> {
         names.dedup();
         names
     }
+}
+
+/// Every `(site, call)` of a module where a variable that `site` opens (in some statement of
+/// the function) is passed to `call`.
+fn opened_and_passed(unit: &ModuleUnit) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    for function in &unit.lowered.functions {
+        let mut passes: Vec<(crate::ir::Var, u32)> = Vec::new();
+        visit_stmts(&function.ir.body, &mut |stmt| {
+            if let Stmt::Pass { var, call, .. } = stmt {
+                passes.push((*var, *call));
+            }
+        });
+        if passes.is_empty() {
+            continue;
+        }
+        visit_stmts(&function.ir.body, &mut |stmt| {
+            if let Stmt::Open { site, target: Some(var), .. } = stmt {
+                pairs.extend(passes.iter().filter(|(passed, _)| passed == var).map(|&(_, call)| (*site, call)));
+            }
+        });
+    }
+    pairs
 }
 
 /// A function's name within its module (`Class.method`), for the baseline.
