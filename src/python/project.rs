@@ -318,7 +318,7 @@ impl<'k> Project<'k> {
             FunctionKind::Generator | FunctionKind::Fixture => return None,
             FunctionKind::Plain => {}
         }
-        let reports = check(function, resolved, self.knowledge);
+        let reports = if opens_something(function, resolved) { check(function, resolved, self.knowledge) } else { Vec::new() };
         for report in reports.iter().filter(|r| r.returned) {
             let Some(found) = &resolved[report.site as usize] else { continue };
             let site = &unit.lowered.sites[report.site as usize];
@@ -392,7 +392,7 @@ impl<'k> Project<'k> {
         let oracle =
             ProjectOracle { project: self, summaries, functions, unit, resolved: resolved.clone(), cache: &cache };
         let mut out = unit.parse_diagnostics.clone();
-        for function in &unit.lowered.functions {
+        for function in unit.lowered.functions.iter().filter(|f| opens_something(f, &resolved)) {
             for report in checker::check_function(&function.ir, &oracle) {
                 let Some(found) = &resolved[report.site as usize] else { continue };
                 let finding = rules::SiteFinding {
@@ -680,6 +680,12 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
     let resource = &knowledge.resources[found.resource];
     let lazy = found.opens_later || (!resource.opens_on.is_empty() && resource.opens_only_with.is_empty());
     Some(SiteBehaviour { context_exit, lazy })
+}
+
+/// Whether some site of `function` opens something: the checker reports only on those, and
+/// most functions have none (it need not walk them).
+fn opens_something(function: &LoweredFunction, resolved: &[Option<Resolved>]) -> bool {
+    resolved.get(function.sites.start as usize..function.sites.end as usize).is_some_and(|sites| sites.iter().any(Option::is_some))
 }
 
 /// Runs the checker over one function with the resolved sites; every argument is borrowed
