@@ -127,10 +127,11 @@ pub(super) struct Builder {
 }
 
 impl Builder {
-    pub(super) fn new(source: &str) -> Builder {
+    /// A builder with room for `nodes` nodes.
+    pub(super) fn new(source: &str, nodes: usize) -> Builder {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| to_u32(i + 1)));
-        Builder { entries: Vec::with_capacity(source.len() / 6), open: Vec::new(), line_starts, deepest: 0, last_row: 0 }
+        Builder { entries: Vec::with_capacity(nodes), open: Vec::new(), line_starts, deepest: 0, last_row: 0 }
     }
 
     fn row(&mut self, offset: u32) -> u32 {

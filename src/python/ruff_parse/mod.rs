@@ -61,11 +61,18 @@ pub fn convert(
     // ruff's parser grows its stack for deep nesting and builds the whole tree before this
     // module can refuse it (three million nested parentheses: 20 s and 6 GB); tree-sitter
     // reads such a file in a fraction of that, and it is refused as too deep anyway.
-    if bracket_depth_above(text.as_bytes(), MAX_CONVERTED_DEPTH) {
+    // Only the parts parsed hold brackets (the rest is blanked), one after the other.
+    let parsed_parts: Vec<&[u8]> = match ranges {
+        Some(ranges) => ranges.iter().filter_map(|range| text.as_bytes().get(range.clone())).collect(),
+        None => vec![text.as_bytes()],
+    };
+    if bracket_depth_above(&parsed_parts, MAX_CONVERTED_DEPTH) {
         return Err("too deep");
     }
     let parsed = ruff_python_parser::parse_module(text).map_err(|_| "syntax error")?;
-    let mut converter = Converter::new(text, parsed.tokens());
+    // About a node per six bytes of what is parsed (not of the blanked rest).
+    let parsed_bytes = ranges.map_or(text.len(), |ranges| ranges.iter().map(|r| r.len()).sum());
+    let mut converter = Converter::new(text, parsed.tokens(), parsed_bytes / 6);
     // With ranges, tree-sitter's tree ends where the last range does.
     let end = ranges.and_then(|ranges| ranges.last()).map_or(source.len(), |last| last.end.min(source.len()));
     converter.module(parsed.syntax(), u32::try_from(end).unwrap_or(u32::MAX));
@@ -83,7 +90,7 @@ const MAX_CONVERTED_DEPTH: usize = 1000;
 
 /// Whether brackets nest deeper than `limit` (counting those in strings and comments too,
 /// which can only send a file to tree-sitter that did not need to go).
-fn bracket_depth_above(bytes: &[u8], limit: usize) -> bool {
+fn bracket_depth_above(parts: &[&[u8]], limit: usize) -> bool {
     // Every file parsed goes through here: a step without branches per byte (a table of
     // what each byte adds, the deepest point kept) instead of a match.
     static DEPTH_CHANGE: [i8; 256] = {
@@ -98,7 +105,7 @@ fn bracket_depth_above(bytes: &[u8], limit: usize) -> bool {
     };
     let mut depth = 0isize;
     let mut deepest = 0isize;
-    for &byte in bytes {
+    for &byte in parts.iter().copied().flatten() {
         depth = (depth + isize::from(DEPTH_CHANGE[usize::from(byte)])).max(0);
         deepest = deepest.max(depth);
     }
@@ -233,7 +240,7 @@ fn end(node: &impl Ranged) -> u32 {
 }
 
 impl<'a> Converter<'a> {
-    fn new(src: &'a str, tokens: &'a Tokens) -> Converter<'a> {
+    fn new(src: &'a str, tokens: &'a Tokens, nodes: usize) -> Converter<'a> {
         let tokens: &[Token] = tokens;
         let extras = extras(src, tokens);
         Converter {
@@ -241,7 +248,7 @@ impl<'a> Converter<'a> {
             tokens,
             extras,
             next_extra: 0,
-            out: Builder::new(src),
+            out: Builder::new(src, nodes),
             ids: &IDS,
             call_parens: Vec::new(),
             gave_up: None,

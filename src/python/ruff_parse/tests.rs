@@ -192,7 +192,10 @@ fn deep_brackets_are_left_to_tree_sitter_before_ruff_parses_them() {
     let shallow = format!("x = {}1{}\n", "(".repeat(50), ")".repeat(50));
     assert!(convert(&shallow, None, usize::MAX).is_ok());
     // Brackets in strings count too: such a file goes to tree-sitter, which is only slower.
-    assert!(bracket_depth_above("s = '((('\n".as_bytes(), 2));
+    assert!(bracket_depth_above(&["s = '((('\n".as_bytes()], 2));
+    // The parts parsed are read one after the other, as the blanked text holds them.
+    assert!(bracket_depth_above(&[b"x = ((", b"(1)))"], 2));
+    assert!(!bracket_depth_above(&[b"x = ((1))", b"y = ((2))"], 2));
 }
 
 /// `CONNLINT_TREE_CORPUS=DIR cargo test --release --lib ruff_parse -- --ignored --nocapture`
