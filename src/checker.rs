@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Span;
-use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
+use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, TryBlocks, Var, WithExit, WithItem};
 
 /// What a callee does with an argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +163,8 @@ fn for_each_child_block<'a>(stmt: &'a Stmt, mut f: impl FnMut(&'a Block)) {
             f(body);
             f(orelse);
         }
-        Stmt::Try { body, handlers, orelse, finally } => {
+        Stmt::Try(blocks) => {
+            let TryBlocks { body, handlers, orelse, finally } = &**blocks;
             f(body);
             handlers.iter().for_each(&mut f);
             f(orelse);
@@ -445,7 +446,7 @@ impl SiteWalker<'_> {
             Stmt::Continue => Flow { continued: entry, ..Flow::default() },
             Stmt::If { branches, null_test } => self.if_(branches, *null_test, entry),
             Stmt::Loop { body, orelse, infinite } => self.loop_(body, orelse, *infinite, entry),
-            Stmt::Try { body, handlers, orelse, finally } => self.try_(body, handlers, orelse, finally, entry),
+            Stmt::Try(blocks) => self.try_(&blocks.body, &blocks.handlers, &blocks.orelse, &blocks.finally, entry),
             Stmt::With { items, body, span } => self.with(items, body, *span, entry),
         }
     }

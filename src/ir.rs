@@ -80,6 +80,15 @@ pub enum Arg {
     Keyword(String),
 }
 
+/// The blocks of a `try` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryBlocks {
+    pub body: Block,
+    pub handlers: Vec<Block>,
+    pub orelse: Block,
+    pub finally: Block,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stmt {
     /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
@@ -157,15 +166,14 @@ pub enum Stmt {
         orelse: Block,
         infinite: bool,
     },
-    Try {
-        body: Block,
-        handlers: Vec<Block>,
-        orelse: Block,
-        finally: Block,
-    },
+    /// Boxed: a `try` is rare, and its four blocks would make every statement as large.
+    Try(Box<TryBlocks>),
     With {
         items: Vec<WithItem>,
         body: Block,
         span: Span,
     },
 }
+
+// Every lowered statement is kept until the run ends: a larger variant grows them all.
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 64);

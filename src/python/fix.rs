@@ -10,7 +10,7 @@ use super::lower::{LoweredFunction, LoweredModule};
 use super::rules::SiteFinding;
 use crate::diagnostic::{Edit, Span};
 use crate::fix::{line_ending, line_ending_at, line_start, next_line_start};
-use crate::ir::{Block, SiteId, Stmt, Var, WithExit};
+use crate::ir::{Block, SiteId, Stmt, TryBlocks, Var, WithExit};
 
 /// How a fix names `contextlib.closing`, and the import it needs for that, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +166,8 @@ fn visit(block: &Block, f: &mut dyn FnMut(&Stmt)) {
                 visit(body, f);
                 visit(orelse, f);
             }
-            Stmt::Try { body, handlers, orelse, finally } => {
+            Stmt::Try(blocks) => {
+                let TryBlocks { body, handlers, orelse, finally } = &**blocks;
                 visit(body, f);
                 handlers.iter().for_each(|h| visit(h, f));
                 visit(orelse, f);

@@ -24,7 +24,7 @@ use super::symbols::{Hierarchy, Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
-use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
+use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, TryBlocks, Var, WithExit, WithItem};
 
 /// Nesting deeper than this (blocks or expressions) is not lowered: the function is skipped
 /// rather than risking the stack. Real code stays far below it.
@@ -1665,7 +1665,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 _ => {}
             }
         }
-        out.push(Stmt::Try { body, handlers, orelse, finally });
+        out.push(Stmt::Try(Box::new(TryBlocks { body, handlers, orelse, finally })));
     }
 
     fn match_statement(&mut self, node: Node<'s>, out: &mut Block) {

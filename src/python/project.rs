@@ -534,7 +534,8 @@ fn visit_stmts(block: &[Stmt], f: &mut impl FnMut(&Stmt)) {
                 visit_stmts(body, f);
                 visit_stmts(orelse, f);
             }
-            Stmt::Try { body, handlers, orelse, finally } => {
+            Stmt::Try(blocks) => {
+                let crate::ir::TryBlocks { body, handlers, orelse, finally } = &**blocks;
                 visit_stmts(body, f);
                 handlers.iter().for_each(|h| visit_stmts(h, f));
                 visit_stmts(orelse, f);
