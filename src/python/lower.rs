@@ -139,16 +139,19 @@ pub struct Site {
     /// What is called, to be resolved against the project.
     pub callee: Sym,
     /// The name the result was bound to, if any.
-    pub binding: Option<String>,
+    pub binding: Option<Box<str>>,
     pub opened_in: OpenedIn,
     /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
-    pub receiver: Option<String>,
+    pub receiver: Option<Box<str>>,
     /// What the call is given, as far as the knowledge cares: the qualified callees of call
     /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`).
-    pub argument_hints: Vec<String>,
+    pub argument_hints: Box<[String]>,
     /// One-based line of the call.
-    pub line: usize,
+    pub line: u32,
 }
+
+// Every call is a site, kept until the run ends (the boxed strings and slice save a word each).
+const _: () = assert!(std::mem::size_of::<Site>() <= 96);
 
 #[derive(Debug, Clone)]
 pub struct LoweredFunction {
@@ -2350,17 +2353,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// refer to it).
     fn new_site(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn) -> SiteId {
         let binding = match role {
-            Role::Bind(var) => self.var_name(var).map(str::to_string),
+            Role::Bind(var) => self.var_name(var).map(Box::from),
             _ => None,
         };
         let receiver = call
             .field("function")
             .filter(|f| f.kind_str() == "attribute")
             .and_then(|f| f.field("object"))
-            .map(|r| text(r, self.src).to_string());
+            .map(|r| Box::from(text(r, self.src)));
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
-        let line = call.start_row() + 1;
-        let argument_hints = self.argument_hints(call);
+        let line = u32::try_from(call.start_row() + 1).unwrap_or(u32::MAX);
+        let argument_hints = self.argument_hints(call).into_boxed_slice();
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }

@@ -326,7 +326,7 @@ impl<'k> Project<'k> {
                 function: function.qualified.clone(),
                 opener: found.callee.clone(),
                 path: unit.path.clone(),
-                line: site.line,
+                line: site.line as usize,
             });
             return Some(Summary::Factory { resource: found.resource, origin });
         }
