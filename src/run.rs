@@ -706,8 +706,10 @@ fn finish_python<'k>(
 
     debug_phase("rounds done");
     let functions = project.function_index();
-    let module_ids: Vec<usize> = (0..project.modules.len()).collect();
-    let checked: Vec<Vec<Diagnostic>> = parallel_map(&module_ids, |&module| {
+    // The largest modules first, so that neither core is left with one at the end.
+    let mut module_ids: Vec<usize> = (0..project.modules.len()).collect();
+    module_ids.sort_by_key(|&module| std::cmp::Reverse(project.modules[module].lowered.sites.len()));
+    let checked_by_size: Vec<Vec<Diagnostic>> = parallel_map(&module_ids, |&module| {
         std::panic::catch_unwind(|| {
             let diagnostics = project.check_module(module, &summaries, &functions);
             let unit = &project.modules[module];
@@ -729,7 +731,10 @@ fn finish_python<'k>(
         })
     });
     debug_phase("modules checked");
-    let mut checked = checked.into_iter().map(Some).collect::<Vec<_>>();
+    let mut checked: Vec<Option<Vec<Diagnostic>>> = vec![None; project.modules.len()];
+    for (module, diagnostics) in module_ids.into_iter().zip(checked_by_size) {
+        checked[module] = Some(diagnostics);
+    }
     let results = results
         .into_iter()
         .enumerate()
