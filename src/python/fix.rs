@@ -298,7 +298,9 @@ fn derived_names(finding: &SiteFinding, var: Var) -> Vec<String> {
                 && !owners.contains(target)
             {
                 owners.push(*target);
-                names.extend(finding.module.sites.get(*site as usize).and_then(|s| s.binding.as_deref().map(str::to_string)));
+                names.extend(
+                    finding.module.sites.get(*site as usize).and_then(|s| s.binding.as_deref().map(str::to_string)),
+                );
                 grew = true;
             }
         });

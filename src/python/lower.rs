@@ -1825,7 +1825,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
         // `with engine.connect().execution_options(...) as conn:` holds the connection.
         while expr.kind_str() == "call"
             && let Some(function) = expr.field("function").filter(|f| f.kind_str() == "attribute")
-            && function.field("attribute").is_some_and(|m| self.scope.roles.returns_self_methods.contains(text(m, self.src)))
+            && function
+                .field("attribute")
+                .is_some_and(|m| self.scope.roles.returns_self_methods.contains(text(m, self.src)))
             && let Some(receiver) = function.field("object")
         {
             if let Some(arguments) = expr.field("arguments") {

@@ -318,7 +318,8 @@ impl<'k> Project<'k> {
             FunctionKind::Generator | FunctionKind::Fixture => return None,
             FunctionKind::Plain => {}
         }
-        let reports = if opens_something(function, resolved) { check(function, resolved, self.knowledge) } else { Vec::new() };
+        let reports =
+            if opens_something(function, resolved) { check(function, resolved, self.knowledge) } else { Vec::new() };
         for report in reports.iter().filter(|r| r.returned) {
             let Some(found) = &resolved[report.site as usize] else { continue };
             let site = &unit.lowered.sites[report.site as usize];
@@ -451,7 +452,10 @@ impl<'k> Project<'k> {
                     continue;
                 }
                 let opens = *resolved.entry(open).or_insert_with(|| {
-                    unit.lowered.sites.get(open as usize).is_some_and(|s| resolve_site(s, &unit.lowered, &resolver).is_some())
+                    unit.lowered
+                        .sites
+                        .get(open as usize)
+                        .is_some_and(|s| resolve_site(s, &unit.lowered, &resolver).is_some())
                 });
                 if opens {
                     names.insert(name.to_string());
@@ -686,7 +690,9 @@ fn site_behaviour(resolved: &[Option<Resolved>], site: u32, knowledge: &Knowledg
 /// Whether some site of `function` opens something: the checker reports only on those, and
 /// most functions have none (it need not walk them).
 fn opens_something(function: &LoweredFunction, resolved: &[Option<Resolved>]) -> bool {
-    resolved.get(function.sites.start as usize..function.sites.end as usize).is_some_and(|sites| sites.iter().any(Option::is_some))
+    resolved
+        .get(function.sites.start as usize..function.sites.end as usize)
+        .is_some_and(|sites| sites.iter().any(Option::is_some))
 }
 
 /// Runs the checker over one function with the resolved sites; every argument is borrowed

@@ -141,8 +141,12 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
         state.run(&chunks);
     }
     if !state.included.iter().any(|&first| !state.import_only(first)) {
-        let nothing =
-            Selected { selection: Selection::Nothing, called: HashSet::default(), unselected_defs: HashSet::default(), imported };
+        let nothing = Selected {
+            selection: Selection::Nothing,
+            called: HashSet::default(),
+            unselected_defs: HashSet::default(),
+            imported,
+        };
         return nothing;
     }
     let selection = state.selection(&chunks, source.len());
@@ -527,9 +531,9 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> (H
 /// Whether a module that imports `imported` (and is the first of them) can reach what
 /// `defining` defines: it imports that module or a package above it.
 pub fn reaches(imported: &[String], defining: &str) -> bool {
-    imported.iter().any(|i| {
-        defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.'))
-    })
+    imported
+        .iter()
+        .any(|i| defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.')))
 }
 
 /// `..db` in package `app.web` is `app.db`.
@@ -704,7 +708,9 @@ impl<'a> Closure<'a> {
     }
 
     fn mentions_seed(&self, names: &[Name]) -> bool {
-        names.iter().any(|n| self.seed_filter.may_contain(n.hash) && self.seeds.contains(self.scan.text(self.source, n)))
+        names
+            .iter()
+            .any(|n| self.seed_filter.may_contain(n.hash) && self.seeds.contains(self.scan.text(self.source, n)))
     }
 
     fn add_seed(&mut self, seed: &'a str) {
