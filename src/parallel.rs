@@ -38,6 +38,7 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + 
 /// own allocations), and it would come between the check and the report; this way the report
 /// is written while the other core frees. A process that exits does not wait for it. If the
 /// thread cannot be started, `value` is dropped here.
+#[cfg(feature = "python")]
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().name("connlint-free".to_string()).spawn(move || drop(value));
 }
