@@ -130,13 +130,13 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     let mut state = Closure {
         source,
         scan: &scan,
-        seeds: seed_names.iter().map(String::as_str).collect(),
+        seeds: FastSet::default(),
         seed_filter: NameFilter::default(),
         wanted_defs: wanted_defs.iter().map(String::as_str).collect(),
         included: FastSet::default(),
         imports_only: FastSet::default(),
     };
-    seed_names.iter().for_each(|seed| state.seed_filter.insert(seed));
+    seed_names.iter().for_each(|seed| state.add_seed(seed));
     if !state.seeds.is_empty() || !wanted_defs.is_empty() {
         state.run(&chunks);
     }
@@ -223,11 +223,7 @@ struct NameFilter {
 
 impl NameFilter {
     fn insert(&mut self, name: &str) {
-        self.insert_hash(crate::identifiers::hash(name));
-    }
-
-    fn insert_hash(&mut self, hash: u32) {
-        let bit = hash as usize % 1024;
+        let bit = crate::identifiers::hash(name) as usize % 1024;
         self.bits[bit / 64] |= 1 << (bit % 64);
     }
 
