@@ -290,7 +290,8 @@ pub struct NameRoles {
     /// Methods that close their object (`close`, `putconn`), and `__exit__`, `__aexit__`,
     /// `aclose`.
     pub close_methods: HashSet<String>,
-    /// Functions that close what they are given (dotted: `contextlib.closing` is not one).
+    /// Functions that close what they are given: the dotted names among the entries' `close`
+    /// (`os.close`, `shutil.rmtree`).
     pub close_functions: HashSet<String>,
     pub handoff_functions: HashSet<String>,
     /// Close methods called on a pool with the checkout as argument: `pool.putconn(conn)`.
