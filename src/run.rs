@@ -667,24 +667,26 @@ fn finish_python<'k>(
         let new_factories = (!factories.is_empty()).then_some(factories.as_slice());
         added |= select_more(&mut project, knowledge, round, new_factories, &receivers);
         debug_phase("selected more");
-        let wanted: HashSet<String> = receivers
+        let sought: Vec<String> = receivers
             .into_iter()
-            .filter(|name| !searched_defs.contains(name) && !PYTHON_BUILTIN_CALLS.contains(&name.as_str()))
+            .filter(|place| {
+                !searched_defs.contains(place) && !PYTHON_BUILTIN_CALLS.contains(&project::last_part(place))
+            })
             .collect();
+        let wanted: HashSet<String> = sought.iter().map(|place| project::last_part(place).to_string()).collect();
         if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
-            let mut sought: Vec<&String> = wanted.iter().collect();
+            let mut sought = sought.clone();
             sought.sort();
             eprintln!("definitions looked for: {sought:?}");
         }
         if !wanted.is_empty() && !skipped.is_empty() {
-            searched_defs.extend(wanted.iter().cloned());
-            let defined: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            searched_defs.extend(sought.iter().cloned());
             let definitions: Vec<String> = wanted.iter().map(|name| format!("def {name}(")).collect();
             let round = Reading { needles: &needles, wanted: &wanted, ..reading };
             added |= read_skipped(
                 files,
                 &mut skipped,
-                Sought::Defined(&defined, needle_matcher(&definitions).as_ref()),
+                Sought::Defined(&sought, needle_matcher(&definitions).as_ref()),
                 round,
                 knowledge,
                 &mut project,
@@ -820,9 +822,10 @@ enum Sought<'a> {
     /// package above it (and so names `root`), or that belongs to the same top-level package
     /// (relative imports), can reach the factory: the selection asks the same of every call.
     Mentioned(&'a [(&'a str, &'a str)]),
-    /// Files that define a function of one of these names, and, read, have one of the texts
-    /// (`def NAME(`).
-    Defined(&'a [&'a str], Option<&'a AhoCorasick>),
+    /// Files that may define one of these functions (`app.util.keep`): a module whose name
+    /// the function's starts with, that has `def keep` among its identifiers, and, read, one of
+    /// the texts (`def keep(`).
+    Defined(&'a [String], Option<&'a AhoCorasick>),
 }
 
 /// Reads again the skipped files that may have what is `sought`, and adds those with a part
@@ -844,7 +847,16 @@ fn read_skipped(
             Sought::Mentioned(factories) => {
                 may_reach_a_factory(identifiers, factories, || top_level_package(&files[*i].path))
             }
-            Sought::Defined(names, _) => names.iter().any(|name| identifiers.may_define(name)),
+            Sought::Defined(places, _) => {
+                let mut module = None;
+                places.iter().any(|place| {
+                    identifiers.may_define(project::last_part(place))
+                        && project::may_hold(
+                            module.get_or_insert_with(|| walk::python_module(&files[*i].path).0),
+                            place,
+                        )
+                })
+            }
         });
     let prefilter = match sought {
         Sought::Defined(_, Some(texts)) => Prefilter::Text(texts),
@@ -875,7 +887,8 @@ fn read_skipped(
 
 /// Parses more of the modules parsed in part: where a part not parsed may call a new factory
 /// (`factories`: `(module, name)`, a module that can reach it and names it), or defines a
-/// function that is given a resource (`receivers`). Returns whether any module changed.
+/// function that is given a resource (`receivers`: where calls to it resolve, `app.Pool.keep`).
+/// Returns whether any module changed.
 #[cfg(feature = "python")]
 fn select_more(
     project: &mut Project,
@@ -891,11 +904,12 @@ fn select_more(
         .enumerate()
         .filter(|(_, unit)| unit.partial)
         .filter_map(|(m, unit)| {
-            let newly_wanted: HashSet<String> = unit
-                .unselected_defs
+            let newly_wanted: HashSet<String> = receivers
                 .iter()
-                .filter(|d| receivers.contains(d.as_str()) && !unit.wanted_defs.contains(*d))
-                .cloned()
+                .filter(|place| project::may_hold(&unit.name, place))
+                .map(|place| project::last_part(place))
+                .filter(|name| unit.unselected_defs.contains(*name) && !unit.wanted_defs.contains(*name))
+                .map(str::to_string)
                 .collect();
             // A factory's name is often a common word (`open`, `request`): only a module that
             // imports the factory's module (or a package above it) can call it, as the

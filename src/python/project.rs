@@ -426,9 +426,11 @@ impl<'k> Project<'k> {
             .collect()
     }
 
-    /// The names of the functions that are given a resource (opened in the function that calls
-    /// them): the run looks for their definitions in files it has not read, since they may
-    /// close or keep what they are given.
+    /// The functions that are given a resource (opened in the function that calls them), by
+    /// the qualified names their calls resolve to (`app.util.keep`, `app.Pool.keep`) and the
+    /// same method in every known base class (`app.base.Base.keep`): the run looks for their
+    /// definitions in the modules of those names not read yet, since they may close or keep
+    /// what they are given. Those are the names the checker looks a callee up by.
     /// `module_names` holds every name a module of the project can start with: a function of
     /// any other module (`os.path.abspath`) has no definition in the project to look for.
     pub fn resource_receivers(
@@ -441,14 +443,20 @@ impl<'k> Project<'k> {
         let per_module = crate::parallel::parallel_map(&modules, |&m| {
             let unit = &self.modules[m];
             let passes = self.passes[m].get_or_init(|| opened_and_passed(unit));
-            let mut names = HashSet::default();
+            let mut places = HashSet::default();
             // A call is a receiver when one of the sites that open what it is given opens
             // something now (the summaries grow from round to round).
             let mut resolved: HashMap<u32, bool> = HashMap::default();
             for &(open, call) in passes {
                 let Some(site) = unit.lowered.sites.get(call as usize) else { continue };
-                let Some(name) = simple_name(&site.callee) else { continue };
-                if names.contains(name) || outside_project(&site.callee, module_names) {
+                if outside_project(&site.callee, module_names) {
+                    continue;
+                }
+                // The checker asks a function what it does with an argument only when the
+                // call resolves (`self.keep(conn)`, `util.keep(conn)`); `writer.write(conn)` on
+                // a value of unknown type never does, whichever `def write` is read.
+                let Some(called) = resolver.callee(&site.callee) else { continue };
+                if !in_project(&called, module_names) || places.contains(&called) {
                     continue;
                 }
                 let opens = *resolved.entry(open).or_insert_with(|| {
@@ -458,10 +466,11 @@ impl<'k> Project<'k> {
                         .is_some_and(|s| resolve_site(s, &unit.lowered, &resolver).is_some())
                 });
                 if opens {
-                    names.insert(name.to_string());
+                    places.extend(self.hierarchy.method_in_bases(&called));
+                    places.insert(called);
                 }
             }
-            names
+            places
         });
         per_module.into_iter().flatten().collect()
     }
@@ -560,13 +569,22 @@ fn outside_project(callee: &Sym, module_names: &HashSet<String>) -> bool {
     }
 }
 
-/// The last part of a callee's name: `close_quietly` in `app.util.close_quietly(...)`.
-fn simple_name(callee: &Sym) -> Option<&str> {
-    match callee {
-        Sym::Name(name) => name.rsplit('.').next(),
-        Sym::Attr(_, attr) => Some(attr),
-        Sym::Call(_) | Sym::Unknown => None,
-    }
+/// Whether the definition of a function resolved as `place` (`app.util.keep`,
+/// `app.Pool.keep`) may be in `module` (`app.util`, `app`): the module's name is a part of
+/// the place's at its start.
+pub fn may_hold(module: &str, place: &str) -> bool {
+    place.starts_with(module) && place.as_bytes().get(module.len()) == Some(&b'.')
+}
+
+/// The function's own name in a qualified name: `keep` in `app.util.keep`.
+pub fn last_part(place: &str) -> &str {
+    place.rsplit('.').next().unwrap_or(place)
+}
+
+/// Whether a resolved name (`app.util.keep`, `keep`) may be defined in the project: a dotted
+/// name whose first part is no module of the project is not.
+fn in_project(resolved: &str, module_names: &HashSet<String>) -> bool {
+    resolved.split_once('.').is_none_or(|(root, _)| module_names.contains(root))
 }
 
 /// Whether calling a function that returns `sym` can give a resource: `sym` is a known module

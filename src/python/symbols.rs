@@ -102,7 +102,7 @@ pub struct Hierarchy {
 impl Hierarchy {
     /// The first `Class.method` (for `qualified` = `Subclass.method`) found in the class or its
     /// bases, breadth first, for which `exists` holds.
-    pub fn find(&self, qualified: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+    pub fn find(&self, qualified: &str, mut exists: impl FnMut(&str) -> bool) -> Option<String> {
         if exists(qualified) {
             return Some(qualified.to_string());
         }
@@ -120,6 +120,21 @@ impl Hierarchy {
             queue.extend(self.bases.get(base).into_iter().flatten().map(String::as_str));
         }
         None
+    }
+}
+
+impl Hierarchy {
+    /// `Class.method` for every base class known of the class of `qualified`
+    /// (`Subclass.method`), as [`Hierarchy::find`] visits them.
+    pub fn method_in_bases(&self, qualified: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        self.find(qualified, |candidate| {
+            if candidate != qualified {
+                found.push(candidate.to_string());
+            }
+            false
+        });
+        found
     }
 }
 
