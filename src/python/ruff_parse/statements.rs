@@ -113,7 +113,11 @@ impl Converter<'_> {
         match statement {
             Stmt::Expr(ast::StmtExpr { value, .. }) => {
                 let text = &self.src[s as usize..e as usize];
-                let after_print = text.strip_prefix("print").map(|rest| rest.trim_start_matches([' ', '\t']));
+                // Only the name `print` itself (`printlist(x)` is a call of another name).
+                let after_print = text
+                    .strip_prefix("print")
+                    .filter(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                    .map(|rest| rest.trim_start_matches([' ', '\t']));
                 if after_print.is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['(', '.', '[', '='])) {
                     // tree-sitter reads `print >> f, x` as Python 2's print statement.
                     self.give_up("print statement");

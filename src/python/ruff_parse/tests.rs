@@ -139,6 +139,7 @@ const BUILT: &[&str] = &[
     "class A(B, metaclass=M):\n    x: int\n    def f(self): pass\n    # c2\n",
     "\u{feff}# a byte order mark\r\nimport sqlite3\r\n# crlf\r\nx = 1\r\n",
     "\n\n# leading blank lines\nx = (  # a comment in parentheses\n    1)\n",
+    "printlist(results)\nprinter.show(x)\nprint_all, x\nprint\nprint()\n",
 ];
 
 /// Shapes tree-sitter-python reads differently from Python (or that are not built here),
