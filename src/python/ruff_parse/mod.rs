@@ -32,7 +32,7 @@ mod statements;
 #[cfg(test)]
 mod tests;
 
-/// Parses `source` (of which only `ranges` if given; the rest is read as blank, so positions
+/// Parses `source` (of which only `ranges` if given; the rest is read as comments, so positions
 /// stay those of the whole text). `None` when the caller has to parse with tree-sitter.
 pub fn parse(source: &str, ranges: Option<&[std::ops::Range<usize>]>, depth_limit: usize) -> Option<SyntaxTree> {
     convert(source, ranges, depth_limit).ok()
@@ -54,25 +54,25 @@ pub fn convert(
         }
         None => source,
     };
+    // Only the parts parsed matter below (the rest is comments), one after the other.
+    let parsed_parts: Vec<&[u8]> = match ranges {
+        Some(ranges) => ranges.iter().filter_map(|range| text.as_bytes().get(range.clone())).collect(),
+        None => vec![text.as_bytes()],
+    };
     // Python refuses a NUL byte anywhere in a file; ruff's parser takes it in a string.
-    if memchr::memchr(0, text.as_bytes()).is_some() {
+    if parsed_parts.iter().any(|part| memchr::memchr(0, part).is_some()) {
         return Err("NUL byte");
     }
     // ruff's parser grows its stack for deep nesting and builds the whole tree before this
     // module can refuse it (three million nested parentheses: 20 s and 6 GB); tree-sitter
     // reads such a file in a fraction of that, and it is refused as too deep anyway.
-    // Only the parts parsed hold brackets (the rest is blanked), one after the other.
-    let parsed_parts: Vec<&[u8]> = match ranges {
-        Some(ranges) => ranges.iter().filter_map(|range| text.as_bytes().get(range.clone())).collect(),
-        None => vec![text.as_bytes()],
-    };
     if bracket_depth_above(&parsed_parts, MAX_CONVERTED_DEPTH) {
         return Err("too deep");
     }
     let parsed = ruff_python_parser::parse_module(text).map_err(|_| "syntax error")?;
-    // About a node per six bytes of what is parsed (not of the blanked rest).
+    // About a node per six bytes of what is parsed (not of the rest, made comments).
     let parsed_bytes = ranges.map_or(text.len(), |ranges| ranges.iter().map(|r| r.len()).sum());
-    let mut converter = Converter::new(text, parsed.tokens(), parsed_bytes / 6);
+    let mut converter = Converter::new(text, parsed.tokens(), ranges, parsed_bytes / 6);
     // With ranges, tree-sitter's tree ends where the last range does.
     let end = ranges.and_then(|ranges| ranges.last()).map_or(source.len(), |last| last.end.min(source.len()));
     converter.module(parsed.syntax(), u32::try_from(end).unwrap_or(u32::MAX));
@@ -112,26 +112,56 @@ fn bracket_depth_above(parts: &[&[u8]], limit: usize) -> bool {
     deepest.unsigned_abs() > limit
 }
 
-/// `source` with every byte outside `ranges` but line ends made a space; `None` if a range
-/// starts or ends inside a character (they are whole lines, so it does not).
+/// `source` with every line outside `ranges` made a comment: `#` over its first character,
+/// the rest left as it is (a comment runs to the line's end whatever it holds). ruff's lexer
+/// skips a comment with `memchr`, where it reads a line of spaces a character at a time; the
+/// converter drops the comments outside `ranges` ([`extras`]). `None` if a range starts or ends
+/// inside a character (they are whole lines, so it does not).
 fn blank_outside(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<String> {
     let mut bytes = source.as_bytes().to_vec();
+    let len = bytes.len();
     let mut from = 0;
-    let blank = |bytes: &mut [u8], range: std::ops::Range<usize>| {
-        for byte in &mut bytes[range] {
-            if *byte != b'\n' && *byte != b'\r' {
-                *byte = b' ';
+    for range in ranges {
+        let start = range.start.min(len).max(from);
+        comment_out(&mut bytes, from..start);
+        from = range.end.min(len).max(from);
+    }
+    comment_out(&mut bytes, from..len);
+    String::from_utf8(bytes).ok()
+}
+
+/// Makes each line of `range` a comment. A line the range ends within, where a part parsed
+/// goes on, is made spaces instead.
+fn comment_out(bytes: &mut [u8], range: std::ops::Range<usize>) {
+    let mut line_start = range.start;
+    while line_start < range.end {
+        match memchr::memchr2(b'\n', b'\r', &bytes[line_start..range.end]) {
+            Some(offset) => {
+                comment_line(bytes, line_start, line_start + offset);
+                line_start += offset + 1;
+            }
+            None if range.end == bytes.len() => {
+                comment_line(bytes, line_start, range.end);
+                break;
+            }
+            None => {
+                bytes[line_start..range.end].fill(b' ');
+                break;
             }
         }
-    };
-    for range in ranges {
-        let start = range.start.min(bytes.len()).max(from);
-        blank(&mut bytes, from..start);
-        from = range.end.min(bytes.len()).max(from);
     }
-    let end = bytes.len();
-    blank(&mut bytes, from..end);
-    String::from_utf8(bytes).ok()
+}
+
+/// `#` over the first character of the line `start..end` (and spaces over the rest of that
+/// character's bytes, so the text stays UTF-8).
+fn comment_line(bytes: &mut [u8], start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    bytes[start] = b'#';
+    for byte in bytes[start + 1..end].iter_mut().take_while(|b| **b & 0xC0 == 0x80) {
+        *byte = b' ';
+    }
 }
 
 macro_rules! ids {
@@ -229,6 +259,8 @@ struct Converter<'a> {
     call_parens: Vec<u32>,
     /// Why the tree is not built here, if it is not.
     gave_up: Option<&'static str>,
+    /// Where the first part parsed starts (0 for the whole text).
+    first_parsed: usize,
 }
 
 fn start(node: &impl Ranged) -> u32 {
@@ -240,9 +272,18 @@ fn end(node: &impl Ranged) -> u32 {
 }
 
 impl<'a> Converter<'a> {
-    fn new(src: &'a str, tokens: &'a Tokens, nodes: usize) -> Converter<'a> {
+    fn new(src: &'a str, tokens: &'a Tokens, ranges: Option<&[std::ops::Range<usize>]>, nodes: usize) -> Converter<'a> {
         let tokens: &[Token] = tokens;
-        let extras = extras(src, tokens);
+        let mut extras = extras(src, tokens);
+        // The lines outside the ranges were made comments; tree-sitter sees nothing there.
+        if let Some(ranges) = ranges {
+            let mut range = ranges.iter().peekable();
+            extras.retain(|(extra, _)| {
+                let at = extra.start().to_usize();
+                while range.next_if(|r| r.end <= at).is_some() {}
+                range.peek().is_some_and(|r| r.start <= at)
+            });
+        }
         Converter {
             src,
             tokens,
@@ -252,6 +293,7 @@ impl<'a> Converter<'a> {
             ids: &IDS,
             call_parens: Vec::new(),
             gave_up: None,
+            first_parsed: ranges.and_then(|ranges| ranges.first()).map_or(0, |first| first.start),
         }
     }
 

@@ -8,8 +8,10 @@ use super::{Converter, MAX_CONVERTED_DEPTH, end, start};
 
 impl Converter<'_> {
     pub(super) fn module(&mut self, module: &ast::ModModule, end: u32) {
-        // tree-sitter's tree starts at its first token or comment (after a byte order mark).
-        let text = self.src.strip_prefix('\u{feff}').unwrap_or(self.src);
+        // tree-sitter's tree starts at its first token or comment (after a byte order mark)
+        // in the parts parsed (the lines before the first are comments here).
+        let parsed = self.src.get(self.first_parsed..).unwrap_or_default();
+        let text = parsed.strip_prefix('\u{feff}').unwrap_or(parsed);
         let blank = text.len() - text.trim_start_matches([' ', '\t', '\n', '\r', '\x0c']).len();
         let start = u32::try_from(self.src.len() - text.len() + blank).unwrap_or(0);
         self.out.open(self.ids.kind.module, 0, start);

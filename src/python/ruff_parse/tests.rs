@@ -238,3 +238,18 @@ fn a_corpus_gets_tree_sitters_tree() {
     println!("not built: {gave_up:?}");
     assert_eq!(differ, 0);
 }
+
+#[test]
+fn lines_outside_the_ranges_become_comments_of_the_same_length() {
+    let blank = |source: &str, range: std::ops::Range<usize>| blank_outside(source, std::slice::from_ref(&range));
+    // The first character of each line becomes `#`, whole: a two-byte `é` leaves a space.
+    assert_eq!(blank("é = 1\nx = 2\n", 7..13).as_deref(), Some("#  = 1\nx = 2\n"));
+    // Line ends of every kind end the comment, and stay.
+    assert_eq!(blank("a = 1\r\nb = 2\r\n", 7..14).as_deref(), Some("# = 1\r\nb = 2\r\n"));
+    assert_eq!(blank("a = 1\rb = 2\n", 6..12).as_deref(), Some("# = 1\rb = 2\n"));
+    assert_eq!(blank("a = 1\n\nb = 2\n", 0..6).as_deref(), Some("a = 1\n\n# = 2\n"));
+    // Before a part that starts within a line: spaces, or the part would be commented out.
+    assert_eq!(blank("x = 1; y = 2\n", 7..13).as_deref(), Some("       y = 2\n"));
+    // After a part that ends within a line: the rest of it is a comment.
+    assert_eq!(blank("x = 1; y = 2\n", 0..6).as_deref(), Some("x = 1;#y = 2\n"));
+}
