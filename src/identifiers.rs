@@ -67,7 +67,8 @@ pub(crate) fn word_hash(text: &[u8], start: usize, end: usize) -> u32 {
     (h >> 32) as u32
 }
 
-pub(crate) fn hash(name: &str) -> u32 {
+/// The hash [`Identifiers`] keeps of `name`.
+pub fn hash(name: &str) -> u32 {
     word_hash(name.as_bytes(), 0, name.len())
 }
 
@@ -171,12 +172,22 @@ impl Identifiers {
     /// Whether the text may define a function `name` (`def name`): `false` means it certainly
     /// does not.
     pub fn may_define(&self, name: &str) -> bool {
-        self.defined.binary_search(&hash(name)).is_ok()
+        self.may_define_hash(hash(name))
+    }
+
+    /// [`Identifiers::may_define`] of a name's [`hash`], for a name asked of many texts.
+    pub fn may_define_hash(&self, name_hash: u32) -> bool {
+        self.defined.binary_search(&name_hash).is_ok()
     }
 
     /// Whether `name` may occur in the text: `false` means it certainly does not.
     pub fn may_contain(&self, name: &str) -> bool {
-        self.hashes.binary_search(&hash(name)).is_ok()
+        self.may_contain_hash(hash(name))
+    }
+
+    /// [`Identifiers::may_contain`] of a name's [`hash`], for a name asked of many texts.
+    pub fn may_contain_hash(&self, name_hash: u32) -> bool {
+        self.hashes.binary_search(&name_hash).is_ok()
     }
 
     /// Whether any of `names` may occur in the text.

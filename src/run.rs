@@ -842,15 +842,30 @@ fn read_skipped(
     results: &mut [Option<FileResult>],
     unit_of_file: &mut [Option<usize>],
 ) -> bool {
+    // Each name is hashed once, not once per file.
+    let (factories, places): (Vec<HashedFactory>, Vec<(&str, u32)>) = match sought {
+        Sought::Mentioned(factories) => {
+            let hashed = factories
+                .iter()
+                .map(|&(name, root)| (crate::identifiers::hash(name), crate::identifiers::hash(root), root))
+                .collect();
+            (hashed, Vec::new())
+        }
+        Sought::Defined(places, _) => {
+            let hashed = places
+                .iter()
+                .map(|place| (place.as_str(), crate::identifiers::hash(project::last_part(place))))
+                .collect();
+            (Vec::new(), hashed)
+        }
+    };
     let (candidates, mut still_skipped): (Vec<_>, Vec<_>) =
         std::mem::take(skipped).into_iter().partition(|(i, identifiers)| match sought {
-            Sought::Mentioned(factories) => {
-                may_reach_a_factory(identifiers, factories, || top_level_package(&files[*i].path))
-            }
-            Sought::Defined(places, _) => {
+            Sought::Mentioned(_) => may_reach_a_factory(identifiers, &factories, || top_level_package(&files[*i].path)),
+            Sought::Defined(..) => {
                 let mut module = None;
-                places.iter().any(|place| {
-                    identifiers.may_define(project::last_part(place))
+                places.iter().any(|&(place, name_hash)| {
+                    identifiers.may_define_hash(name_hash)
                         && project::may_hold(
                             module.get_or_insert_with(|| walk::python_module(&files[*i].path).0),
                             place,
@@ -1055,21 +1070,26 @@ enum Prefilter<'a> {
     Text(&'a AhoCorasick),
 }
 
-/// Whether a module with these identifiers may call one of `factories`: `(name, root)`, see
-/// [`Sought::Mentioned`]. `top_level_package` (the first part of the module's name) is asked
+/// Whether a module with these identifiers may call one of `factories` (see [`HashedFactory`] and
+/// [`Sought::Mentioned`]). `top_level_package` (the first part of the module's name) is asked
 /// for only when a factory's name occurs and its root does not.
 #[cfg(feature = "python")]
 fn may_reach_a_factory(
     identifiers: &Identifiers,
-    factories: &[(&str, &str)],
+    factories: &[HashedFactory],
     top_level_package: impl Fn() -> String,
 ) -> bool {
     let mut package = None;
-    factories.iter().any(|(name, root)| {
-        identifiers.may_contain(name)
-            && (identifiers.may_contain(root) || package.get_or_insert_with(&top_level_package) == root)
+    factories.iter().any(|&(name_hash, root_hash, root)| {
+        identifiers.may_contain_hash(name_hash)
+            && (identifiers.may_contain_hash(root_hash) || package.get_or_insert_with(&top_level_package) == root)
     })
 }
+
+/// A factory sought in the skipped files: the [`hash`] of its name and of its module's first
+/// part, and that part.
+#[cfg(feature = "python")]
+type HashedFactory<'a> = (u32, u32, &'a str);
 
 /// The first part of the name of the module at `path` (`app` for `app/db/pool.py` in a package).
 #[cfg(feature = "python")]
