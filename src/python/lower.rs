@@ -1451,8 +1451,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             && let Some(first) = targets.first().filter(|t| t.kind_str() == "identifier")
         {
             let var = self.var(text(*first, self.src));
+            let qualified = self.resolve_now(&callee).unwrap_or_default();
             let site = self.new_site(value, callee.clone(), Role::Bind(var), OpenedIn::Expression);
-            self.call_inputs(value, Role::Bind(var), Some(site), out);
+            self.call_inputs(value, &qualified, Role::Bind(var), Some(site), out);
             self.emit_open(value, site, callee, Role::Bind(var), out);
             for target in &targets[1..] {
                 self.rebind_target(*target, out);
@@ -1843,8 +1844,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
             && self.closing_argument(expr).is_none()
         {
             let var = alias.unwrap_or_else(|| self.temp());
+            let qualified = self.resolve_now(&callee).unwrap_or_default();
             let site = self.new_site(expr, callee.clone(), Role::Bind(var), opened_in);
-            self.call_inputs(expr, Role::Bind(var), Some(site), setup);
+            self.call_inputs(expr, &qualified, Role::Bind(var), Some(site), setup);
             self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
         }
@@ -2167,7 +2169,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
         }
         let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
-        self.call_inputs(node, role, site, out);
+        self.call_inputs(node, qualified.as_deref().unwrap_or_default(), role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.roles.close_functions.contains(q))
             && let Some(first) = arguments.first().filter(|a| a.kind_str() == "identifier")
         {
@@ -2192,7 +2194,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Lowers what a call reads: its receiver and its arguments, in the roles the callee gives
     /// them. A kept result of an opener method keeps its receiver reachable (a returned cursor
     /// keeps its connection); constructors and containers keep their arguments.
-    fn call_inputs(&mut self, call: Node<'s>, result_role: Role, site: Option<SiteId>, out: &mut Block) {
+    /// `qualified` is what the call's function resolves to (`sqlite3.connect`), or empty.
+    fn call_inputs(&mut self, call: Node<'s>, qualified: &str, result_role: Role, site: Option<SiteId>, out: &mut Block) {
         let Some(function) = call.field("function") else { return };
         let method = (function.kind_str() == "attribute")
             .then(|| function.field("attribute").map(|a| text(a, self.src)))
@@ -2225,7 +2228,6 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.value(function, Role::Other, out);
             }
         }
-        let qualified = self.resolve_callee(function).and_then(|c| self.resolve_now(&c)).unwrap_or_default();
         let last_segment = qualified
             .rsplit('.')
             .next()
@@ -2233,13 +2235,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .or(method)
             .or_else(|| attribute_chain(function, self.src).and_then(|p| p.last().copied()))
             .unwrap_or_default();
-        let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified.as_str()) {
+        let argument_role = if REGISTERING_FUNCTIONS.contains(&qualified) {
             Role::Register
         } else if method == Some("__init__") {
             // `Base.__init__(self, sock)`, `super().__init__(sock)`: a constructor keeps it.
             Role::Store
-        } else if self.scope.roles.handoff_functions.contains(qualified.as_str())
-            || STORING_FUNCTIONS.contains(&qualified.as_str())
+        } else if self.scope.roles.handoff_functions.contains(qualified)
+            || STORING_FUNCTIONS.contains(&qualified)
             || method.is_some_and(|m| STORING_METHODS.contains(&m) || self.scope.roles.handoff_functions.contains(m))
             || last_segment.starts_with(|c: char| c.is_ascii_uppercase())
             || is_factory_name(last_segment)
