@@ -928,11 +928,14 @@ fn select_more(
                 .collect();
             // A factory's name is often a common word (`open`, `request`): only a module that
             // imports the factory's module (or a package above it) can call it, as the
-            // selection decides (imports anywhere in the module count, selected or not).
+            // selection decides (imports anywhere in the module count, selected or not). A
+            // name only in the parts parsed adds no part: those and what they call are in.
             let mentions_factory = factories.is_some_and(|factories| {
                 factories.iter().any(|(module, name)| {
                     crate::python::select::reaches(&unit.imported, module)
-                        && memchr::memmem::find(unit.source.as_bytes(), name.as_bytes()).is_some()
+                        && unit.selection.outside(unit.source.len()).any(|gap| {
+                            memchr::memmem::find(&unit.source.as_bytes()[gap], name.as_bytes()).is_some()
+                        })
                 })
             });
             (mentions_factory || !newly_wanted.is_empty()).then(|| {

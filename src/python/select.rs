@@ -90,6 +90,23 @@ pub enum Selection {
     Ranges(Vec<Range<usize>>),
 }
 
+impl Selection {
+    /// The byte ranges of a text of `len` bytes that are not parsed.
+    pub fn outside(&self, len: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+        let parsed: &[Range<usize>] = match self {
+            Selection::Nothing => &[],
+            Selection::Whole => std::slice::from_ref(&WHOLE),
+            Selection::Ranges(ranges) => ranges,
+        };
+        let starts = std::iter::once(0).chain(parsed.iter().map(move |r| r.end.min(len)));
+        let ends = parsed.iter().map(move |r| r.start.min(len)).chain(std::iter::once(len));
+        starts.zip(ends).filter(|(start, end)| start < end).map(|(start, end)| start..end)
+    }
+}
+
+/// Everything, as a range (for [`Selection::outside`] of [`Selection::Whole`]).
+const WHOLE: Range<usize> = 0..usize::MAX;
+
 /// Parts that cover more than this share of the file are parsed whole: splitting saves little.
 const WHOLE_FILE_SHARE: f64 = 0.7;
 
@@ -955,6 +972,15 @@ mod tests {
         assert_eq!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Nothing);
         let source = format!("from socket import socket as S\n\n\ndef f():\n    return S()\n\n\n{PADDING}");
         assert!(matches!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Ranges(_)));
+    }
+
+    #[test]
+    fn what_is_outside_a_selection_is_the_gaps_between_its_ranges() {
+        let outside = |selection: Selection| selection.outside(10).collect::<Vec<_>>();
+        assert_eq!(outside(Selection::Nothing), vec![0..10]);
+        assert!(outside(Selection::Whole).is_empty());
+        assert_eq!(outside(Selection::Ranges(vec![2..4, 6..10])), vec![0..2, 4..6]);
+        assert_eq!(outside(Selection::Ranges(vec![0..4, 4..5])), vec![5..10]);
     }
 
     #[test]
