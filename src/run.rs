@@ -933,9 +933,10 @@ fn select_more(
             let mentions_factory = factories.is_some_and(|factories| {
                 factories.iter().any(|(module, name)| {
                     crate::python::select::reaches(&unit.imported, module)
-                        && unit.selection.outside(unit.source.len()).any(|gap| {
-                            memchr::memmem::find(&unit.source.as_bytes()[gap], name.as_bytes()).is_some()
-                        })
+                        && unit
+                            .selection
+                            .outside(unit.source.len())
+                            .any(|gap| memchr::memmem::find(&unit.source.as_bytes()[gap], name.as_bytes()).is_some())
                 })
             });
             (mentions_factory || !newly_wanted.is_empty()).then(|| {

@@ -2195,7 +2195,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// them. A kept result of an opener method keeps its receiver reachable (a returned cursor
     /// keeps its connection); constructors and containers keep their arguments.
     /// `qualified` is what the call's function resolves to (`sqlite3.connect`), or empty.
-    fn call_inputs(&mut self, call: Node<'s>, qualified: &str, result_role: Role, site: Option<SiteId>, out: &mut Block) {
+    fn call_inputs(
+        &mut self,
+        call: Node<'s>,
+        qualified: &str,
+        result_role: Role,
+        site: Option<SiteId>,
+        out: &mut Block,
+    ) {
         let Some(function) = call.field("function") else { return };
         let method = (function.kind_str() == "attribute")
             .then(|| function.field("attribute").map(|a| text(a, self.src)))
