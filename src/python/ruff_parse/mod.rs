@@ -46,11 +46,11 @@ pub fn convert(
 ) -> Result<SyntaxTree, &'static str> {
     // No ranges means the whole text, as for tree-sitter.
     let ranges = ranges.filter(|ranges| !ranges.is_empty());
-    let blanked;
+    let commented;
     let text = match ranges {
         Some(ranges) => {
-            blanked = blank_outside(source, ranges).ok_or("ranges split a character")?;
-            blanked.as_str()
+            commented = comment_outside(source, ranges).ok_or("ranges split a character")?;
+            commented.as_str()
         }
         None => source,
     };
@@ -117,7 +117,7 @@ fn bracket_depth_above(parts: &[&[u8]], limit: usize) -> bool {
 /// skips a comment with `memchr`, where it reads a line of spaces a character at a time; the
 /// converter drops the comments outside `ranges` ([`extras`]). `None` if a range starts or ends
 /// inside a character (they are whole lines, so it does not).
-fn blank_outside(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<String> {
+fn comment_outside(source: &str, ranges: &[std::ops::Range<usize>]) -> Option<String> {
     let mut bytes = source.as_bytes().to_vec();
     let len = bytes.len();
     let mut from = 0;

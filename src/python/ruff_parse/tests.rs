@@ -79,7 +79,7 @@ fn every_second_statement(source: &str) -> Vec<std::ops::Range<usize>> {
     ranges
 }
 
-/// Parsing parts of a module: ruff's parser reads the rest as blank, tree-sitter is given
+/// Parsing parts of a module: ruff's parser reads the rest as comments, tree-sitter is given
 /// the parts as included ranges; the trees must agree.
 #[test]
 fn parts_of_every_fixture_get_tree_sitters_tree() {
@@ -194,7 +194,7 @@ fn deep_brackets_are_left_to_tree_sitter_before_ruff_parses_them() {
     assert!(convert(&shallow, None, usize::MAX).is_ok());
     // Brackets in strings count too: such a file goes to tree-sitter, which is only slower.
     assert!(bracket_depth_above(&["s = '((('\n".as_bytes()], 2));
-    // The parts parsed are read one after the other, as the blanked text holds them.
+    // The parts parsed are read one after the other, as the text with the rest made comments holds them.
     assert!(bracket_depth_above(&[b"x = ((", b"(1)))"], 2));
     assert!(!bracket_depth_above(&[b"x = ((1))", b"y = ((2))"], 2));
 }
@@ -241,15 +241,15 @@ fn a_corpus_gets_tree_sitters_tree() {
 
 #[test]
 fn lines_outside_the_ranges_become_comments_of_the_same_length() {
-    let blank = |source: &str, range: std::ops::Range<usize>| blank_outside(source, std::slice::from_ref(&range));
+    let comment = |source: &str, range: std::ops::Range<usize>| comment_outside(source, std::slice::from_ref(&range));
     // The first character of each line becomes `#`, whole: a two-byte `é` leaves a space.
-    assert_eq!(blank("é = 1\nx = 2\n", 7..13).as_deref(), Some("#  = 1\nx = 2\n"));
+    assert_eq!(comment("é = 1\nx = 2\n", 7..13).as_deref(), Some("#  = 1\nx = 2\n"));
     // Line ends of every kind end the comment, and stay.
-    assert_eq!(blank("a = 1\r\nb = 2\r\n", 7..14).as_deref(), Some("# = 1\r\nb = 2\r\n"));
-    assert_eq!(blank("a = 1\rb = 2\n", 6..12).as_deref(), Some("# = 1\rb = 2\n"));
-    assert_eq!(blank("a = 1\n\nb = 2\n", 0..6).as_deref(), Some("a = 1\n\n# = 2\n"));
+    assert_eq!(comment("a = 1\r\nb = 2\r\n", 7..14).as_deref(), Some("# = 1\r\nb = 2\r\n"));
+    assert_eq!(comment("a = 1\rb = 2\n", 6..12).as_deref(), Some("# = 1\rb = 2\n"));
+    assert_eq!(comment("a = 1\n\nb = 2\n", 0..6).as_deref(), Some("a = 1\n\n# = 2\n"));
     // Before a part that starts within a line: spaces, or the part would be commented out.
-    assert_eq!(blank("x = 1; y = 2\n", 7..13).as_deref(), Some("       y = 2\n"));
+    assert_eq!(comment("x = 1; y = 2\n", 7..13).as_deref(), Some("       y = 2\n"));
     // After a part that ends within a line: the rest of it is a comment.
-    assert_eq!(blank("x = 1; y = 2\n", 0..6).as_deref(), Some("x = 1;#y = 2\n"));
+    assert_eq!(comment("x = 1; y = 2\n", 0..6).as_deref(), Some("x = 1;#y = 2\n"));
 }
