@@ -573,7 +573,7 @@ fn outside_project(callee: &Sym, module_names: &HashSet<String>) -> bool {
 /// `app.Pool.keep`) may be in `module` (`app.util`, `app`): the module's name is a part of
 /// the place's at its start.
 pub fn may_hold(module: &str, place: &str) -> bool {
-    place.starts_with(module) && place.as_bytes().get(module.len()) == Some(&b'.')
+    place != module && crate::python::select::within(module, place)
 }
 
 /// The function's own name in a qualified name: `keep` in `app.util.keep`.
@@ -591,9 +591,7 @@ fn in_project(resolved: &str, module_names: &HashSet<String>) -> bool {
 /// or a prefix of an opener (`sqlite3`, `sqlite3.connect`), or a function in `relevant`, or
 /// what one of those gives back. `socket.gethostname()` is not: its result is no opener.
 fn leads_to(sym: &Sym, openers: &[&str], relevant: &HashSet<&str>) -> bool {
-    let names_opener = |name: &str| {
-        openers.iter().any(|o| *o == name || (o.starts_with(name) && o.as_bytes().get(name.len()) == Some(&b'.')))
-    };
+    let names_opener = |name: &str| openers.iter().any(|o| crate::python::select::within(name, o));
     match sym {
         Sym::Name(name) => names_opener(name) || relevant.contains(name.as_str()),
         Sym::Attr(base, attr) => match base.as_ref() {

@@ -72,11 +72,14 @@ impl Needles {
     /// resource: `http` (a module that holds one), `http.client`, `socket.socket`; not
     /// `socket.gethostname` or `http.HTTPStatus`.
     fn brings_opener(&self, path: &str) -> bool {
-        let within = |outer: &str, inner: &str| {
-            inner == outer || (inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'.'))
-        };
         self.openers.iter().any(|o| within(path, o)) || self.modules.iter().any(|m| within(path, m))
     }
+}
+
+/// Whether the dotted name `inner` is `outer` or lies inside it: `http.client` and
+/// `http.client.HTTPConnection` are within `http.client`; `http.clients` is not.
+pub fn within(outer: &str, inner: &str) -> bool {
+    inner.strip_prefix(outer).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// The result of the selection.
@@ -544,9 +547,7 @@ fn seeds(source: &str, scan: &Scan, module: ModuleName, needles: &Needles) -> (H
 /// Whether a module that imports `imported` (and is the first of them) can reach what
 /// `defining` defines: it imports that module or a package above it.
 pub fn reaches(imported: &[String], defining: &str) -> bool {
-    imported
-        .iter()
-        .any(|i| defining == i || (defining.starts_with(i.as_str()) && defining.as_bytes().get(i.len()) == Some(&b'.')))
+    imported.iter().any(|i| within(i, defining))
 }
 
 /// `..db` in package `app.web` is `app.db`.
@@ -972,6 +973,15 @@ mod tests {
         assert_eq!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Nothing);
         let source = format!("from socket import socket as S\n\n\ndef f():\n    return S()\n\n\n{PADDING}");
         assert!(matches!(select(&source, MODULE, &needles(), &HashSet::default()).selection, Selection::Ranges(_)));
+    }
+
+    #[test]
+    fn a_dotted_name_is_within_itself_and_its_packages_only() {
+        assert!(within("http.client", "http.client"));
+        assert!(within("http.client", "http.client.HTTPConnection"));
+        assert!(within("http", "http.client"));
+        assert!(!within("http.client", "http.clients"));
+        assert!(!within("http.client", "http"));
     }
 
     #[test]
