@@ -121,9 +121,7 @@ impl Hierarchy {
         }
         None
     }
-}
 
-impl Hierarchy {
     /// `Class.method` for every base class known of the class of `qualified`
     /// (`Subclass.method`), as [`Hierarchy::find`] visits them.
     pub fn method_in_bases(&self, qualified: &str) -> Vec<String> {
