@@ -37,7 +37,13 @@ pub(crate) fn debug_phase(phase: &str) {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = *START.get_or_init(std::time::Instant::now);
     if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
-        eprintln!("{:>7.1} ms  {:>7.1} ms CPU  {phase}", start.elapsed().as_secs_f64() * 1000.0, process_cpu_ms());
+        eprintln!(
+            "{:>7.1} ms  {:>7.1} ms CPU  {:>4} MB RSS ({:>4} MB peak)  {phase}",
+            start.elapsed().as_secs_f64() * 1000.0,
+            process_cpu_ms(),
+            process_memory_mb("VmRSS:"),
+            process_memory_mb("VmHWM:"),
+        );
     }
 }
 
@@ -51,6 +57,17 @@ fn process_cpu_ms() -> f64 {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) * 10.0
+}
+
+/// A memory figure of the process from `/proc/self/status` (`VmRSS:` now, `VmHWM:` the peak),
+/// in MB (0 where there is none).
+fn process_memory_mb(field: &str) -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    kb.unwrap_or(0) / 1024
 }
 
 /// Files bigger than this are skipped with a notice: generated code, not code people write.
