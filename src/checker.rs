@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Span;
-use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, TryBlocks, Var, WithExit, WithItem};
+use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var, WithExit, WithItem};
 
 /// What a callee does with an argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,27 +151,8 @@ fn collect_sites(block: &Block, out: &mut Vec<SiteId>) {
     for stmt in block {
         match stmt {
             Stmt::Open { site, .. } => out.push(*site),
-            _ => for_each_child_block(stmt, |b| collect_sites(b, out)),
+            _ => stmt.for_each_child_block(|b| collect_sites(b, out)),
         }
-    }
-}
-
-fn for_each_child_block<'a>(stmt: &'a Stmt, mut f: impl FnMut(&'a Block)) {
-    match stmt {
-        Stmt::If { branches, .. } => branches.iter().for_each(f),
-        Stmt::Loop { body, orelse, .. } => {
-            f(body);
-            f(orelse);
-        }
-        Stmt::Try(blocks) => {
-            let TryBlocks { body, handlers, orelse, finally } = &**blocks;
-            f(body);
-            handlers.iter().for_each(&mut f);
-            f(orelse);
-            f(finally);
-        }
-        Stmt::With { body, .. } => f(body),
-        _ => {}
     }
 }
 
@@ -445,9 +426,9 @@ impl SiteWalker<'_> {
             Stmt::Break => Flow { broke: entry, ..Flow::default() },
             Stmt::Continue => Flow { continued: entry, ..Flow::default() },
             Stmt::If { branches, null_test } => self.if_(branches, *null_test, entry),
-            Stmt::Loop { body, orelse, infinite } => self.loop_(body, orelse, *infinite, entry),
+            Stmt::Loop(blocks) => self.loop_(&blocks.body, &blocks.orelse, blocks.infinite, entry),
             Stmt::Try(blocks) => self.try_(&blocks.body, &blocks.handlers, &blocks.orelse, &blocks.finally, entry),
-            Stmt::With { items, body, span } => self.with(items, body, *span, entry),
+            Stmt::With(with) => self.with(&with.items, &with.body, with.span, entry),
         }
     }
 
@@ -524,7 +505,7 @@ impl SiteWalker<'_> {
         let mut out = Flow::default();
         for (i, branch) in branches.iter().enumerate() {
             let mut branch_entry = entry.clone();
-            if let Some(test) = null_test.filter(|t| t.none_branch == i) {
+            if let Some(test) = null_test.filter(|t| t.none_branch as usize == i) {
                 // On this branch the name is None, so it cannot hold the open resource.
                 branch_entry = branch_entry.map(|s, t| (!s.holds(test.var)).then_some((s, t)));
             }

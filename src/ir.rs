@@ -68,7 +68,7 @@ pub struct WithItem {
 pub struct NullTest {
     pub var: Var,
     /// The index of the branch on which `var` is known to be `None` (or unbound).
-    pub none_branch: usize,
+    pub none_branch: u32,
 }
 
 /// Which argument of a call a value is passed as.
@@ -77,7 +77,7 @@ pub enum Arg {
     /// The n-th positional argument (from 0, not counting a method's receiver).
     Position(u32),
     /// A keyword argument.
-    Keyword(String),
+    Keyword(Box<str>),
 }
 
 /// The blocks of a `try` statement.
@@ -87,6 +87,22 @@ pub struct TryBlocks {
     pub handlers: Vec<Block>,
     pub orelse: Block,
     pub finally: Block,
+}
+
+/// A loop: `infinite` loops (`while True:`) leave only by `break`, `return` or an exception.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopBlocks {
+    pub body: Block,
+    pub orelse: Block,
+    pub infinite: bool,
+}
+
+/// A `with` statement: its items, in order, and its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithBlock {
+    pub items: Vec<WithItem>,
+    pub body: Block,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +134,7 @@ pub enum Stmt {
     /// A method of the resource named by `var` is called (some resources open on first use).
     MethodCall {
         var: Var,
-        method: String,
+        method: Box<str>,
         span: Span,
     },
     /// `var` is passed as an argument to the call at site `call`; what the callee does with it
@@ -127,7 +143,6 @@ pub enum Stmt {
         var: Var,
         call: SiteId,
         arg: Arg,
-        span: Span,
     },
     /// `dst = src`: `dst` becomes another name for whatever `src` names; with `src: None`, `dst`
     /// is rebound to something that is not a tracked resource (or deleted).
@@ -157,23 +172,46 @@ pub enum Stmt {
         span: Span,
     },
     If {
-        branches: Vec<Block>,
+        branches: Box<[Block]>,
         null_test: Option<NullTest>,
     },
-    /// `infinite` loops (`while True:`) leave only by `break`, `return` or an exception.
-    Loop {
-        body: Block,
-        orelse: Block,
-        infinite: bool,
-    },
-    /// Boxed: a `try` is rare, and its four blocks would make every statement as large.
+    /// Boxed, as are `Try` and `With`: they are rare, and their blocks inline would make every
+    /// statement twice as large.
+    Loop(Box<LoopBlocks>),
     Try(Box<TryBlocks>),
-    With {
-        items: Vec<WithItem>,
-        body: Block,
-        span: Span,
-    },
+    With(Box<WithBlock>),
 }
 
-// Every lowered statement is kept until the run ends: a larger variant grows them all.
-const _: () = assert!(std::mem::size_of::<Stmt>() <= 64);
+impl Stmt {
+    /// Calls `f` on each block directly inside this statement, in order.
+    pub fn for_each_child_block<'a>(&'a self, mut f: impl FnMut(&'a Block)) {
+        match self {
+            Stmt::If { branches, .. } => branches.iter().for_each(f),
+            Stmt::Loop(blocks) => {
+                f(&blocks.body);
+                f(&blocks.orelse);
+            }
+            Stmt::Try(blocks) => {
+                let TryBlocks { body, handlers, orelse, finally } = &**blocks;
+                f(body);
+                handlers.iter().for_each(&mut f);
+                f(orelse);
+                f(finally);
+            }
+            Stmt::With(with) => f(&with.body),
+            _ => {}
+        }
+    }
+}
+
+/// Calls `f` on every statement of `block`, nested ones included, each before those inside it.
+pub fn visit(block: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
+    for stmt in block {
+        f(stmt);
+        stmt.for_each_child_block(|inner| visit(inner, f));
+    }
+}
+
+// Every lowered statement is kept until the run ends (a quarter of a million over CPython's
+// `Lib`): a larger variant grows them all.
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 32);

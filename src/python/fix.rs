@@ -10,7 +10,7 @@ use super::lower::{LoweredFunction, LoweredModule};
 use super::rules::SiteFinding;
 use crate::diagnostic::{Edit, Span};
 use crate::fix::{line_ending, line_ending_at, line_start, next_line_start};
-use crate::ir::{Block, SiteId, Stmt, TryBlocks, Var, WithExit};
+use crate::ir::{Block, SiteId, Stmt, Var, WithExit, visit};
 
 /// How a fix names `contextlib.closing`, and the import it needs for that, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,42 +141,19 @@ fn events(body: &Block, var: Var, site: SiteId, close_methods: &[String]) -> Eve
     visit(body, &mut |stmt| match stmt {
         Stmt::Close { var: v, span } if *v == var => events.closes.push(*span),
         // `smtp.quit()`: a method that closes only the resources that list it.
-        Stmt::MethodCall { var: v, method, span } if *v == var && close_methods.iter().any(|m| m == method) => {
+        Stmt::MethodCall { var: v, method, span } if *v == var && close_methods.iter().any(|m| **m == **method) => {
             events.closes.push(*span)
         }
         Stmt::Open { site: s, target: Some(v), span, .. } if *v == var && *s != site => events.rebinds.push(*span),
         Stmt::Assign { dst, span, .. } if *dst == var => events.rebinds.push(*span),
         Stmt::Assign { src: Some(src), .. } if *src == var => events.aliased_or_wrapped = true,
-        Stmt::With { items, .. } if items.iter().any(|i| i.var == var && i.exit == WithExit::Closes) => {
+        Stmt::With(with) if with.items.iter().any(|i| i.var == var && i.exit == WithExit::Closes) => {
             events.aliased_or_wrapped = true
         }
         Stmt::If { null_test: Some(test), .. } if test.var == var => events.null_tested = true,
         _ => {}
     });
     events
-}
-
-/// Calls `f` on every statement, nested ones included.
-fn visit(block: &Block, f: &mut dyn FnMut(&Stmt)) {
-    for stmt in block {
-        f(stmt);
-        match stmt {
-            Stmt::If { branches, .. } => branches.iter().for_each(|b| visit(b, f)),
-            Stmt::Loop { body, orelse, .. } => {
-                visit(body, f);
-                visit(orelse, f);
-            }
-            Stmt::Try(blocks) => {
-                let TryBlocks { body, handlers, orelse, finally } = &**blocks;
-                visit(body, f);
-                handlers.iter().for_each(|h| visit(h, f));
-                visit(orelse, f);
-                visit(finally, f);
-            }
-            Stmt::With { body, .. } => visit(body, f),
-            _ => {}
-        }
-    }
 }
 
 /// `x = OPEN(...)` and the statements after it that use `x`, planned as a block of their own: the

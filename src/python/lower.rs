@@ -24,7 +24,9 @@ use super::symbols::{Hierarchy, Resolver, Sym};
 use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
-use crate::ir::{Arg, Block, Function, HandOffHow, NullTest, SiteId, Stmt, TryBlocks, Var, WithExit, WithItem};
+use crate::ir::{
+    Arg, Block, Function, HandOffHow, LoopBlocks, NullTest, SiteId, Stmt, TryBlocks, Var, WithBlock, WithExit, WithItem,
+};
 
 /// Nesting deeper than this (blocks or expressions) is not lowered: the function is skipped
 /// rather than risking the stack. Real code stays far below it.
@@ -1225,7 +1227,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let closes = effects.iter().any(|e| match e {
             Stmt::Close { span: s, .. } => *s == span(call),
             Stmt::MethodCall { span: s, method, .. } => {
-                *s == span(call) && self.scope.roles.close_methods.contains(method.as_str())
+                *s == span(call) && self.scope.roles.close_methods.contains(&**method)
             }
             _ => false,
         });
@@ -1252,7 +1254,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             // A method that closes its object when it fails (`smtp.connect(host)`) raises with
             // the state from before it: a client it would have connected holds nothing then.
             let closing_on_error = effects.iter().position(
-                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.roles.closes_on_error_methods.contains(method.as_str())),
+                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.roles.closes_on_error_methods.contains(&**method)),
             );
             if self.handler_depth == 0 {
                 let at = closing_on_error.unwrap_or(effects.len() - bindings_at_the_end);
@@ -1425,7 +1427,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     self.bind(var, parts[0], &mut then_block);
                     let mut else_block = Block::new();
                     self.bind(var, parts[2], &mut else_block);
-                    out.push(Stmt::If { branches: vec![then_block, else_block], null_test: None });
+                    out.push(Stmt::If { branches: Box::new([then_block, else_block]), null_test: None });
                 } else {
                     self.value(value, Role::Other, out);
                     out.push(Stmt::Assign { dst: var, src: None, span: span(right) });
@@ -1529,7 +1531,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
             }
         }
-        out.push(Stmt::If { branches: vec![then_block, else_block], null_test });
+        out.push(Stmt::If { branches: Box::new([then_block, else_block]), null_test });
     }
 
     /// `if x`, `if not x`, `if x is None`, `if x is not None`, `if "x" in locals()`.
@@ -1616,7 +1618,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             body.extend(self.block(inner));
         }
         let orelse = self.else_of(node);
-        out.push(Stmt::Loop { body, orelse, infinite: false });
+        out.push(Stmt::Loop(Box::new(LoopBlocks { body, orelse, infinite: false })));
     }
 
     fn while_statement(&mut self, node: Node<'s>, out: &mut Block) {
@@ -1631,7 +1633,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             body.extend(self.block(inner));
         }
         let orelse = self.else_of(node);
-        out.push(Stmt::Loop { body, orelse, infinite });
+        out.push(Stmt::Loop(Box::new(LoopBlocks { body, orelse, infinite })));
     }
 
     fn else_of(&mut self, node: Node<'s>) -> Block {
@@ -1694,7 +1696,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if !exhaustive {
             branches.push(Block::new());
         }
-        out.push(Stmt::If { branches, null_test: None });
+        out.push(Stmt::If { branches: branches.into_boxed_slice(), null_test: None });
     }
 
     /// `with A as a, B as b: body` is `with A as a: with B as b: body`: if B raises, A exits.
@@ -1719,7 +1721,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
         self.expecting_depth -= usize::from(expecting);
         let mut inner = body;
         for (mut setup, with_item) in prepared.into_iter().rev() {
-            setup.push(Stmt::With { items: with_item.into_iter().collect(), body: inner, span: with_span });
+            setup.push(Stmt::With(Box::new(WithBlock {
+                items: with_item.into_iter().collect(),
+                body: inner,
+                span: with_span,
+            })));
             inner = setup;
         }
         out.extend(inner);
@@ -2137,7 +2143,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     // `f.read()`: closes an HTTP response (read to the end), not a file; the
                     // checker asks what the resource's own close methods are.
                     let var = self.var(text(receiver, self.src));
-                    out.push(Stmt::MethodCall { var, method: method.to_string(), span: span(node) });
+                    out.push(Stmt::MethodCall { var, method: method.into(), span: span(node) });
                 } else if receiver.kind_str() == "identifier" {
                     let var = self.var(text(receiver, self.src));
                     self.close(var, span(node), out);
@@ -2217,11 +2223,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // expected to fail).
                 let var = self.var(text(receiver, self.src));
                 if self.expecting_depth == 0 {
-                    out.push(Stmt::MethodCall {
-                        var,
-                        method: method.unwrap_or_default().to_string(),
-                        span: span(receiver),
-                    });
+                    out.push(Stmt::MethodCall { var, method: method.unwrap_or_default().into(), span: span(receiver) });
                 }
             }
             Some(receiver) => {
@@ -2272,7 +2274,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     .field("value")
                     .filter(|v| v.kind_str() == "identifier")
                     .zip(argument.field("name"))
-                    .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).to_string()))),
+                    .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).into()))),
                 "list_splat" | "dictionary_splat" => None,
                 _ => {
                     position += 1;
@@ -2288,7 +2290,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             if let (Some(call_site), Some(field)) = (site, self.self_field(peel(argument))) {
                 let arg = match argument.kind_str() {
-                    "keyword_argument" => argument.field("name").map(|n| Arg::Keyword(text(n, self.src).to_string())),
+                    "keyword_argument" => argument.field("name").map(|n| Arg::Keyword(text(n, self.src).into())),
                     _ => Some(Arg::Position(position - 1)),
                 };
                 if let Some(arg) = arg {
@@ -2298,7 +2300,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             match (passed, site) {
                 (Some((value, arg)), Some(call_site)) if argument_role == Role::Argument => {
                     if let Some(var) = self.known_var(text(value, self.src)) {
-                        out.push(Stmt::Pass { var, call: call_site, arg, span: span(value) });
+                        out.push(Stmt::Pass { var, call: call_site, arg });
                     }
                 }
                 _ => {
@@ -2344,11 +2346,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let Some(held) = held else {
             return false;
         };
-        out.push(Stmt::With {
+        out.push(Stmt::With(Box::new(WithBlock {
             items: vec![WithItem { var: held, exit, span: span(node) }],
             body: Block::new(),
             span: span(node),
-        });
+        })));
         target.is_some()
     }
 

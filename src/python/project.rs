@@ -515,7 +515,7 @@ fn opened_and_passed(unit: &ModuleUnit) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for function in &unit.lowered.functions {
         let mut passes: Vec<(crate::ir::Var, u32)> = Vec::new();
-        visit_stmts(&function.ir.body, &mut |stmt| {
+        crate::ir::visit(&function.ir.body, &mut |stmt| {
             if let Stmt::Pass { var, call, .. } = stmt {
                 passes.push((*var, *call));
             }
@@ -523,7 +523,7 @@ fn opened_and_passed(unit: &ModuleUnit) -> Vec<(u32, u32)> {
         if passes.is_empty() {
             continue;
         }
-        visit_stmts(&function.ir.body, &mut |stmt| {
+        crate::ir::visit(&function.ir.body, &mut |stmt| {
             if let Stmt::Open { site, target: Some(var), .. } = stmt {
                 pairs.extend(passes.iter().filter(|(passed, _)| passed == var).map(|&(_, call)| (*site, call)));
             }
@@ -535,29 +535,6 @@ fn opened_and_passed(unit: &ModuleUnit) -> Vec<(u32, u32)> {
 /// A function's name within its module (`Class.method`), for the baseline.
 fn scope_name<'a>(qualified: &'a str, module: &str) -> &'a str {
     qualified.strip_prefix(module).and_then(|rest| rest.strip_prefix('.')).unwrap_or(qualified)
-}
-
-/// Calls `f` on every statement of a block, nested ones included.
-fn visit_stmts(block: &[Stmt], f: &mut impl FnMut(&Stmt)) {
-    for stmt in block {
-        f(stmt);
-        match stmt {
-            Stmt::If { branches, .. } => branches.iter().for_each(|b| visit_stmts(b, f)),
-            Stmt::Loop { body, orelse, .. } => {
-                visit_stmts(body, f);
-                visit_stmts(orelse, f);
-            }
-            Stmt::Try(blocks) => {
-                let crate::ir::TryBlocks { body, handlers, orelse, finally } = &**blocks;
-                visit_stmts(body, f);
-                handlers.iter().for_each(|h| visit_stmts(h, f));
-                visit_stmts(orelse, f);
-                visit_stmts(finally, f);
-            }
-            Stmt::With { body, .. } => visit_stmts(body, f),
-            _ => {}
-        }
-    }
 }
 
 /// Whether `callee` is a function of a module whose first name no module of the project has
@@ -863,7 +840,7 @@ impl Oracle for ProjectOracle<'_> {
         let params = &callee.params;
         let index = match arg {
             Arg::Position(n) => params.iter().position(|p| p.positional).map(|first| first + *n as usize),
-            Arg::Keyword(name) => params.iter().position(|p| &p.name == name),
+            Arg::Keyword(name) => params.iter().position(|p| *p.name == **name),
         };
         match index.filter(|&i| i < params.len() && (matches!(arg, Arg::Keyword(_)) || params[i].positional)) {
             Some(i) => self.effect(function, i),

@@ -16,7 +16,7 @@ use super::scope::FileScope;
 use super::span_of;
 use super::walk::{FunctionFacts, peel, strip_type};
 use crate::diagnostic::Span;
-use crate::ir::{Block, Function, HandOffHow, NullTest, SiteId, Stmt, Var};
+use crate::ir::{Block, Function, HandOffHow, LoopBlocks, NullTest, SiteId, Stmt, Var};
 
 /// Deeper nesting is not lowered (the function is skipped); real code stays far below.
 const MAX_DEPTH: usize = 200;
@@ -181,7 +181,7 @@ impl Lowerer<'_, '_> {
             if let Some((_, diverge)) = &init.diverge {
                 let mut else_block = Block::new();
                 self.expr(diverge, Role::Ignore, &mut else_block);
-                out.push(Stmt::If { branches: vec![Block::new(), else_block], null_test: None });
+                out.push(Stmt::If { branches: Box::new([Block::new(), else_block]), null_test: None });
             }
         }
         if target.is_none() {
@@ -296,7 +296,7 @@ impl Lowerer<'_, '_> {
                 if branches.is_empty() {
                     branches.push(Block::new());
                 }
-                out.push(Stmt::If { branches, null_test: None });
+                out.push(Stmt::If { branches: branches.into_boxed_slice(), null_test: None });
             }
             syn::Expr::ForLoop(for_loop) => {
                 self.expr(&for_loop.expr, Role::Ignore, out);
@@ -306,18 +306,18 @@ impl Lowerer<'_, '_> {
                     body.push(Stmt::Assign { dst: var, src: None, span: at });
                 }
                 self.block(&for_loop.body, Role::Ignore, &mut body);
-                out.push(Stmt::Loop { body, orelse: Block::new(), infinite: false });
+                out.push(Stmt::Loop(Box::new(LoopBlocks { body, orelse: Block::new(), infinite: false })));
             }
             syn::Expr::While(while_loop) => {
                 let mut body = Block::new();
                 self.expr(&while_loop.cond, Role::Ignore, &mut body);
                 self.block(&while_loop.body, Role::Ignore, &mut body);
-                out.push(Stmt::Loop { body, orelse: Block::new(), infinite: false });
+                out.push(Stmt::Loop(Box::new(LoopBlocks { body, orelse: Block::new(), infinite: false })));
             }
             syn::Expr::Loop(loop_expr) => {
                 let mut body = Block::new();
                 self.block(&loop_expr.body, Role::Ignore, &mut body);
-                out.push(Stmt::Loop { body, orelse: Block::new(), infinite: true });
+                out.push(Stmt::Loop(Box::new(LoopBlocks { body, orelse: Block::new(), infinite: true })));
             }
             syn::Expr::Break(_) => out.push(Stmt::Break),
             syn::Expr::Continue(_) => out.push(Stmt::Continue),
@@ -576,7 +576,7 @@ impl Lowerer<'_, '_> {
         if let Some((_, else_branch)) = &if_expr.else_branch {
             self.expr(else_branch, role, &mut else_block);
         }
-        out.push(Stmt::If { branches: vec![then_block, else_block], null_test });
+        out.push(Stmt::If { branches: Box::new([then_block, else_block]), null_test });
     }
 
     /// `if handle.is_null()`: on that branch there is no handle to close.
@@ -624,7 +624,7 @@ impl Lowerer<'_, '_> {
         } else if PANIC_MACROS.contains(&name.as_str()) {
             out.push(Stmt::Diverge);
         } else if ASSERT_MACROS.contains(&name.as_str()) {
-            out.push(Stmt::If { branches: vec![Block::new(), vec![Stmt::Diverge]], null_test: None });
+            out.push(Stmt::If { branches: Box::new([Block::new(), vec![Stmt::Diverge]]), null_test: None });
         }
     }
 
