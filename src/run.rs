@@ -22,7 +22,7 @@ use crate::fix;
 use crate::identifiers::Identifiers;
 use crate::python::knowledge::Knowledge;
 #[cfg(feature = "python")]
-use crate::python::project::{self, ModuleUnit, Project};
+use crate::python::project::{self, ModuleUnit, Project, TextChanged};
 use crate::python::select::Needles;
 #[cfg(feature = "python")]
 use crate::python::symbols::Summary;
@@ -101,9 +101,15 @@ impl FileResult {
 
 /// What happened to a file in the reading round.
 enum Read {
-    /// Parsed and lowered; waiting for the check.
+    /// Parsed and lowered; waiting for the check. Its text is not kept: `stamp` says whether a
+    /// text read again is the same; `identifiers` are those of a Python file read by name.
     #[cfg(feature = "python")]
-    Lowered(Box<ModuleUnit>),
+    Lowered {
+        unit: Box<ModuleUnit>,
+        stamp: FileStamp,
+        identifiers: Option<Identifiers>,
+        may_suppress: bool,
+    },
     /// Mentions nothing that matters (yet). The text is kept only when it has a suppression
     /// comment, which may now suppress nothing (`CL001`); of a Python file, the identifiers it
     /// mentions are kept, so that a later round knows whether to read it again.
@@ -613,10 +619,12 @@ fn finish_python<'k>(
     let mut unit_of_file: Vec<Option<usize>> = vec![None; files.len()];
     let mut skipped = Vec::new();
     let mut project = Project::new(knowledge);
+    let mut module_files: Vec<ModuleFile> = Vec::new();
     for (i, read) in first.into_iter().enumerate() {
         match read {
-            Read::Lowered(unit) => {
+            Read::Lowered { unit, stamp, identifiers, may_suppress } => {
                 unit_of_file[i] = Some(project.modules.len());
+                module_files.push(ModuleFile::new(i, &unit, stamp, identifiers, may_suppress));
                 project.add(*unit);
                 results.push(None);
             }
@@ -672,7 +680,7 @@ fn finish_python<'k>(
                 Sought::Mentioned(&reachable),
                 round,
                 knowledge,
-                &mut project,
+                (&mut project, &mut module_files),
                 &mut results,
                 &mut unit_of_file,
             );
@@ -682,7 +690,7 @@ fn finish_python<'k>(
         let receivers = project.resource_receivers(&summaries, &module_names);
         debug_phase("receivers");
         let new_factories = (!factories.is_empty()).then_some(factories.as_slice());
-        added |= select_more(&mut project, knowledge, round, new_factories, &receivers);
+        added |= select_more(&mut project, (files, &module_files), knowledge, round, new_factories, &receivers);
         debug_phase("selected more");
         let sought: Vec<String> = receivers
             .into_iter()
@@ -706,7 +714,7 @@ fn finish_python<'k>(
                 Sought::Defined(&sought, needle_matcher(&definitions).as_ref()),
                 round,
                 knowledge,
-                &mut project,
+                (&mut project, &mut module_files),
                 &mut results,
                 &mut unit_of_file,
             );
@@ -728,31 +736,38 @@ fn finish_python<'k>(
     // The largest modules first, so that neither core is left with one at the end.
     let mut module_ids: Vec<usize> = (0..project.modules.len()).collect();
     module_ids.sort_by_key(|&module| std::cmp::Reverse(project.modules[module].lowered.sites.len()));
-    let checked_by_size: Vec<Vec<Diagnostic>> = parallel_map(&module_ids, |&module| {
-        std::panic::catch_unwind(|| {
-            let diagnostics = project.check_module(module, &summaries, &functions);
-            let unit = &project.modules[module];
+    // Each module's text is read again only where a finding needs it, and kept for the report
+    // only then or where a suppression comment may need it.
+    let checked_by_size: Vec<ModuleChecked> = parallel_map(&module_ids, |&module| {
+        let kept = &module_files[module];
+        let text = std::cell::OnceCell::new();
+        let text_of = || text.get_or_init(|| read_again(&files[kept.file].path, kept.stamp)).clone();
+        let diagnostics = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let diagnostics = project.check_module(module, &summaries, &functions, &text_of)?;
             // A fix is made from the text around the finding: where the imports end, which
             // names the module uses. A module parsed in part is checked again whole when a
             // finding has a fix, so that its fixes are those of the whole text.
-            if unit.partial && diagnostics.iter().any(|d| d.fix.is_some()) {
-                project.recheck_module(module, &unit.source, &summaries, &functions)
+            if project.modules[module].partial && diagnostics.iter().any(|d| d.fix.is_some()) {
+                let text = text_of().ok_or(TextChanged)?;
+                Ok(project.recheck_module(module, &text, &summaries, &functions))
             } else {
-                diagnostics
+                Ok(diagnostics)
             }
-        })
+        }))
         .unwrap_or_else(|_| {
-            vec![Diagnostic::new(
+            Ok(vec![Diagnostic::new(
                 Rule::ParseError,
                 Span::new(0, 0),
                 "internal error while checking this file (please report it); the run went on",
-            )]
-        })
+            )])
+        });
+        let wants_text = matches!(&diagnostics, Ok(found) if !found.is_empty()) || kept.may_suppress;
+        ModuleChecked { diagnostics, text: if wants_text { text_of() } else { None } }
     });
     debug_phase("modules checked");
-    let mut checked: Vec<Option<Vec<Diagnostic>>> = vec![None; project.modules.len()];
-    for (module, diagnostics) in module_ids.into_iter().zip(checked_by_size) {
-        checked[module] = Some(diagnostics);
+    let mut checked: Vec<Option<ModuleChecked>> = vec![None; project.modules.len()];
+    for (module, outcome) in module_ids.into_iter().zip(checked_by_size) {
+        checked[module] = Some(outcome);
     }
     let results = results
         .into_iter()
@@ -760,12 +775,16 @@ fn finish_python<'k>(
         .map(|(i, result)| match (result, unit_of_file[i]) {
             (Some(result), _) => result,
             (None, Some(u)) => {
-                let unit = &project.modules[u];
-                FileResult {
-                    path: unit.path.clone(),
-                    source: Some(unit.source.clone()),
-                    diagnostics: checked[u].take().unwrap_or_default(),
-                    ..FileResult::new(unit.path.clone())
+                let path = project.modules[u].path.clone();
+                match checked[u].take() {
+                    Some(ModuleChecked { diagnostics: Ok(diagnostics), text }) => {
+                        FileResult { source: text, diagnostics, ..FileResult::new(path) }
+                    }
+                    Some(ModuleChecked { diagnostics: Err(TextChanged), .. }) => FileResult {
+                        error: Some("changed while it was being checked; check it again".to_string()),
+                        ..FileResult::new(path)
+                    },
+                    None => FileResult::new(path),
                 }
             }
             (None, None) => FileResult::new(display_path(&files[i].path)),
@@ -830,6 +849,43 @@ const PYTHON_BUILTIN_CALLS: &[&str] = &[
     "assertIsNotNone",
 ];
 
+/// What checking a module gave, and its text where the report needs it.
+#[cfg(feature = "python")]
+#[derive(Clone)]
+struct ModuleChecked {
+    diagnostics: Result<Vec<Diagnostic>, TextChanged>,
+    text: Option<Arc<str>>,
+}
+
+/// What a run keeps of the file of a module it has lowered, instead of its text.
+#[cfg(feature = "python")]
+struct ModuleFile {
+    /// The index of the file among the run's files.
+    file: usize,
+    /// The file as it was read: a text read again must be the same.
+    stamp: FileStamp,
+    /// The names in a module parsed in part: a later round reads it again for a new factory
+    /// only if it may name it.
+    identifiers: Option<Identifiers>,
+    /// Its text may hold a suppression comment, which the report needs even without findings.
+    may_suppress: bool,
+}
+
+#[cfg(feature = "python")]
+impl ModuleFile {
+    fn new(
+        file: usize,
+        unit: &ModuleUnit,
+        stamp: FileStamp,
+        identifiers: Option<Identifiers>,
+        may_suppress: bool,
+    ) -> ModuleFile {
+        // A module parsed whole has no parts left to select.
+        let identifiers = identifiers.filter(|_| unit.partial);
+        ModuleFile { file, stamp, identifiers, may_suppress }
+    }
+}
+
 /// What a later round looks for in the skipped files.
 #[cfg(feature = "python")]
 #[derive(Clone, Copy)]
@@ -855,7 +911,7 @@ fn read_skipped(
     sought: Sought,
     reading: Reading,
     knowledge: &Knowledge,
-    project: &mut Project,
+    (project, module_files): (&mut Project, &mut Vec<ModuleFile>),
     results: &mut [Option<FileResult>],
     unit_of_file: &mut [Option<usize>],
 ) -> bool {
@@ -903,8 +959,9 @@ fn read_skipped(
     let mut added = false;
     for (read, (i, identifiers)) in reads.into_iter().zip(candidates) {
         match read {
-            Read::Lowered(unit) => {
+            Read::Lowered { unit, stamp, may_suppress, .. } => {
                 unit_of_file[i] = Some(project.modules.len());
+                module_files.push(ModuleFile::new(i, &unit, stamp, Some(identifiers), may_suppress));
                 project.add(*unit);
                 results[i] = None;
                 added = true;
@@ -924,13 +981,14 @@ fn read_skipped(
 #[cfg(feature = "python")]
 fn select_more(
     project: &mut Project,
+    (files, module_files): (&[SourceFile], &[ModuleFile]),
     knowledge: &Knowledge,
     reading: Reading,
     factories: Option<&[(String, String)]>,
     receivers: &HashSet<String>,
 ) -> bool {
-    // `(module, the definitions wanted in it)`.
-    let work: Vec<(usize, HashSet<String>)> = project
+    // `(module, the definitions wanted in it, the new factories it may call)`.
+    let work: Vec<(usize, HashSet<String>, Vec<&str>)> = project
         .modules
         .iter()
         .enumerate()
@@ -945,36 +1003,51 @@ fn select_more(
                 .collect();
             // A factory's name is often a common word (`open`, `request`): only a module that
             // imports the factory's module (or a package above it) can call it, as the
-            // selection decides (imports anywhere in the module count, selected or not). A
-            // name only in the parts parsed adds no part: those and what they call are in.
-            let mentions_factory = factories.is_some_and(|factories| {
-                factories.iter().any(|(module, name)| {
+            // selection decides (imports anywhere in the module count, selected or not), and
+            // only one that names it.
+            let identifiers = module_files[m].identifiers.as_ref();
+            let may_call: Vec<&str> = factories
+                .unwrap_or_default()
+                .iter()
+                .filter(|(module, name)| {
                     crate::python::select::reaches(&unit.imported, module)
-                        && unit
-                            .selection
-                            .outside(unit.source.len())
-                            .any(|gap| memchr::memmem::find(&unit.source.as_bytes()[gap], name.as_bytes()).is_some())
+                        && identifiers.is_none_or(|identifiers| identifiers.may_contain(name))
                 })
-            });
-            (mentions_factory || !newly_wanted.is_empty()).then(|| {
+                .map(|(_, name)| name.as_str())
+                .collect();
+            (!may_call.is_empty() || !newly_wanted.is_empty()).then(|| {
                 let mut wanted = unit.wanted_defs.clone();
-                wanted.extend(newly_wanted);
-                (m, wanted)
+                wanted.extend(newly_wanted.iter().cloned());
+                (m, wanted, if newly_wanted.is_empty() { may_call } else { Vec::new() })
             })
         })
         .collect();
-    let relowered = parallel_map(&work, |(m, wanted)| {
+    let relowered = parallel_map(&work, |(m, wanted, factories_only)| {
         let unit = &project.modules[*m];
+        let kept = &module_files[*m];
+        // The text was not kept; it is read again, and must be the one read before.
+        let text = read_again(&files[kept.file].path, kept.stamp)?;
+        // For new factories only: a name only in the parts parsed adds no part (those and
+        // what they call are in already).
+        if !factories_only.is_empty()
+            && !unit.selection.outside(text.len()).any(|gap| {
+                factories_only
+                    .iter()
+                    .any(|name| memchr::memmem::find(&text.as_bytes()[gap.clone()], name.as_bytes()).is_some())
+            })
+        {
+            return None;
+        }
         let module = ModuleInfo { name: &unit.name, package: unit.package.as_deref() };
         std::panic::catch_unwind(|| {
             let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
-            let selected = crate::python::select::select(&unit.source, module_name, reading.needles, wanted);
+            let selected = crate::python::select::select(&text, module_name, reading.needles, wanted);
             // The same parts as before: nothing to parse again.
             if selected.selection == unit.selection {
                 return None;
             }
             let whole = reading.mode == ParseMode::Whole;
-            project::lower_selected(&unit.path, module, unit.source.clone(), knowledge, selected, wanted, whole)
+            project::lower_selected(&unit.path, module, &text, knowledge, selected, wanted, whole)
         })
         .ok()
         .flatten()
@@ -985,7 +1058,7 @@ fn select_more(
         eprintln!("selected again {} of {partial} modules parsed in part; parsed again {again}", work.len());
     }
     let mut changed = false;
-    for ((m, _), unit) in work.into_iter().zip(relowered) {
+    for ((m, ..), unit) in work.into_iter().zip(relowered) {
         let Some(unit) = unit else { continue };
         let old = &project.modules[m];
         if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
@@ -1145,7 +1218,7 @@ fn module_names(files: &[SourceFile]) -> HashSet<String> {
 
 /// What reading a file to check gave.
 enum SourceBytes {
-    Read(Vec<u8>),
+    Read(Vec<u8>, FileStamp),
     TooLarge,
     NotRegular,
 }
@@ -1170,14 +1243,35 @@ fn read_source(path: &Path) -> std::io::Result<SourceBytes> {
     }
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1));
     file.read_to_end(&mut bytes)?;
-    Ok(SourceBytes::Read(bytes))
+    Ok(SourceBytes::Read(bytes, FileStamp { len: metadata.len(), modified: metadata.modified().ok() }))
+}
+
+/// A file's length and modification time when it was read: a text read again is the same text
+/// when both are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+/// Reads again a file read before, for a text the run did not keep; `None` when it is no longer
+/// the text that was read (or cannot be read).
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+fn read_again(path: &Path, stamp: FileStamp) -> Option<Arc<str>> {
+    match read_source(path) {
+        Ok(SourceBytes::Read(bytes, now)) if now == stamp && bytes.len() as u64 == stamp.len => {
+            String::from_utf8(bytes).ok().map(Arc::from)
+        }
+        _ => None,
+    }
 }
 
 fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter, reading: Reading) -> Read {
     let path = display_path(&file.path);
     let mut result = FileResult::new(path.clone());
-    let bytes = match read_source(&file.path) {
-        Ok(SourceBytes::Read(bytes)) => bytes,
+    let (bytes, stamp) = match read_source(&file.path) {
+        Ok(SourceBytes::Read(bytes, stamp)) => (bytes, stamp),
         Ok(SourceBytes::TooLarge) => {
             result.notice =
                 Some(format!("skipped, larger than {} MiB (probably generated)", MAX_FILE_BYTES / (1024 * 1024)));
@@ -1229,7 +1323,7 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
         }
     };
     #[cfg(not(feature = "python"))]
-    let _ = (knowledge, reading);
+    let _ = (knowledge, reading, stamp);
     match file.kind {
         SourceKind::Rust => {
             // A Rust file is checked on its own; it is done once read.
@@ -1253,18 +1347,15 @@ fn read_and_lower(file: &SourceFile, knowledge: &Knowledge, prefilter: Prefilter
             let module = ModuleInfo { name: &name, package: package.as_deref() };
             let whole = reading.mode == ParseMode::Whole;
             let lowered = std::panic::catch_unwind(|| {
-                project::lower_unit_selected(
-                    &path,
-                    module,
-                    source.clone(),
-                    knowledge,
-                    reading.needles,
-                    reading.wanted,
-                    whole,
-                )
+                project::lower_unit_selected(&path, module, &source, knowledge, reading.needles, reading.wanted, whole)
             });
             match lowered {
-                Ok(Some(unit)) => Read::Lowered(Box::new(unit)),
+                Ok(Some(unit)) => Read::Lowered {
+                    unit: Box::new(unit),
+                    stamp,
+                    identifiers,
+                    may_suppress: suppress::may_have_suppression(source.as_bytes()),
+                },
                 Ok(None) => Read::Skipped {
                     source: suppress::may_have_suppression(source.as_bytes()).then_some(source),
                     identifiers,
@@ -1342,5 +1433,32 @@ mod tests {
         assert!(!worth_parsing("import http\nstatus = http.HTTPStatus.OK\n"));
         // An opener's name without its module is someone else's function.
         assert!(!worth_parsing("def connect(path):\n    return path\n"));
+    }
+
+    #[test]
+    fn a_text_read_again_is_the_text_read_before_or_none() {
+        let dir = std::env::temp_dir().join(format!("connlint-read-again-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("module.py");
+        let stamp_of = |path: &Path| match read_source(path) {
+            Ok(SourceBytes::Read(_, stamp)) => stamp,
+            _ => panic!("{} reads", path.display()),
+        };
+        std::fs::write(&path, "x = 1\n").expect("write");
+        let stamp = stamp_of(&path);
+        assert_eq!(read_again(&path, stamp).as_deref(), Some("x = 1\n"));
+        // Another length.
+        std::fs::write(&path, "x = 22\n").expect("write");
+        assert_eq!(read_again(&path, stamp), None);
+        // The same length, written later.
+        let stamp = stamp_of(&path);
+        std::fs::write(&path, "x = 33\n").expect("write");
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(later)).expect("touch");
+        assert_eq!(read_again(&path, stamp), None);
+        // Gone.
+        let stamp = stamp_of(&path);
+        std::fs::remove_dir_all(&dir).expect("rm");
+        assert_eq!(read_again(&path, stamp), None);
     }
 }

@@ -183,7 +183,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     if finding.report.handed_off.is_some() {
         return None;
     }
-    let source = finding.source;
+    let source = finding.source()?;
     let function = finding.function;
     let name = finding.site.binding.as_deref()?;
     let block = function.layout.blocks.get(bound.block as usize)?;
@@ -452,7 +452,7 @@ pub fn close_block(finding: &SiteFinding) -> Option<(String, Vec<Edit>)> {
             let edit = plan.with_block(&format!("with {} as {name}:", plan.value()));
             return Some((format!("Open `{name}` in a `with` block around the statements that use it"), vec![edit]));
         }
-        if let Some(closing) = closing(finding.source, finding.module, finding.function) {
+        if let Some(closing) = finding.source().and_then(|source| closing(source, finding.module, finding.function)) {
             let header = format!("with {}({}) as {name}:", closing.name, plan.value());
             let message = format!("Open `{name}` in `with {}(...)` around the statements that use it", closing.name);
             return Some((message, closing.import.into_iter().chain([plan.with_block(&header)]).collect()));

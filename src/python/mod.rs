@@ -122,9 +122,10 @@ mod analysis {
     /// checked.
     pub fn analyze(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
         let mut project = Project::new(knowledge);
-        project.add(project::lower_unit(path, module, Arc::from(source), knowledge));
+        project.add(project::lower_unit(path, module, source, knowledge));
         let summaries = project.summaries();
-        project.check(&summaries).pop().unwrap_or_default()
+        // The text is at hand: it cannot have changed.
+        project.check(&summaries, &|_| Some(Arc::from(source))).pop().and_then(Result::ok).unwrap_or_default()
     }
 
     /// Like [`analyze`], but reading the module the way `connlint check` does by default: only
@@ -133,21 +134,20 @@ mod analysis {
     pub fn analyze_selected(path: &str, source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<Diagnostic> {
         let needles = super::select::Needles::from_knowledge(knowledge);
         let wanted = std::collections::HashSet::default();
-        let source = Arc::from(source);
         let Some(unit) = project::lower_unit_selected(path, module, source, knowledge, &needles, &wanted, false) else {
             return Vec::new();
         };
         let mut project = Project::new(knowledge);
         project.add(unit);
         let summaries = project.summaries();
-        project.check(&summaries).pop().unwrap_or_default()
+        project.check(&summaries, &|_| Some(Arc::from(source))).pop().and_then(Result::ok).unwrap_or_default()
     }
 
     /// The knowledge entries whose openers appear in `source` (for the test that every entry is
     /// exercised by a fixture, and for explaining what connlint recognised).
     pub fn recognized_resources(source: &str, module: ModuleInfo, knowledge: &Knowledge) -> Vec<knowledge::ResourceId> {
         let mut project = Project::new(knowledge);
-        project.add(project::lower_unit("<input>", module, Arc::from(source), knowledge));
+        project.add(project::lower_unit("<input>", module, source, knowledge));
         let summaries = project.summaries();
         let mut ids = project.resolved_resources(&summaries);
         ids.sort_unstable();

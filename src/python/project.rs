@@ -32,7 +32,9 @@ pub struct ModuleUnit {
     pub name: String,
     /// Its package, for relative imports.
     pub package: Option<String>,
-    pub source: Arc<str>,
+    /// The length of its text. The text itself is not kept: a run reads it again for the few
+    /// modules whose findings quote it ([`TextOf`]).
+    pub text_len: usize,
     pub lowered: LoweredModule,
     /// Parse errors found while parsing it.
     pub parse_diagnostics: Vec<Diagnostic>,
@@ -51,20 +53,52 @@ pub struct ModuleUnit {
     pub imported: Vec<String>,
 }
 
+/// The text of a module, asked for only when a finding needs it (a fix, a message that quotes a
+/// call): a project keeps no text, so that a run does not hold every file it has parsed. `None`
+/// when it is no longer the text that was lowered (the file changed during the run).
+pub type TextOf<'a> = &'a dyn Fn() -> Option<Arc<str>>;
+
+/// A module's text, read through [`TextOf`] when first asked for.
+pub struct LazyText<'t> {
+    read: TextOf<'t>,
+    text: std::cell::OnceCell<Option<Arc<str>>>,
+}
+
+impl<'t> LazyText<'t> {
+    pub fn new(read: TextOf<'t>) -> LazyText<'t> {
+        LazyText { read, text: std::cell::OnceCell::new() }
+    }
+
+    /// The text; `None` when it is no longer the one that was lowered.
+    pub fn get(&self) -> Option<&str> {
+        self.text.get_or_init(self.read).as_deref()
+    }
+
+    /// It was asked for and is no longer the text that was lowered.
+    pub fn changed(&self) -> bool {
+        matches!(self.text.get(), Some(None))
+    }
+}
+
+/// The text of a module changed between its lowering and its check: its findings cannot be
+/// placed in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextChanged;
+
 /// Parses and lowers the parts of a module that can matter, given the needles; `None` when
 /// nothing in it can. Where the partial parse finds a syntax error, the whole module is parsed,
 /// so that errors are reported as a whole parse reports them.
 pub fn lower_unit_selected(
     path: &str,
     module: ModuleInfo,
-    source: Arc<str>,
+    source: &str,
     knowledge: &Knowledge,
     needles: &Needles,
     wanted_defs: &HashSet<String>,
     parse_whole: bool,
 ) -> Option<ModuleUnit> {
     let name = select::ModuleName { name: module.name, package: module.package };
-    let selected = select::select(&source, name, needles, wanted_defs);
+    let selected = select::select(source, name, needles, wanted_defs);
     lower_selected(path, module, source, knowledge, selected, wanted_defs, parse_whole)
 }
 
@@ -72,7 +106,7 @@ pub fn lower_unit_selected(
 pub fn lower_selected(
     path: &str,
     module: ModuleInfo,
-    source: Arc<str>,
+    source: &str,
     knowledge: &Knowledge,
     selected: select::Selected,
     wanted_defs: &HashSet<String>,
@@ -81,7 +115,7 @@ pub fn lower_selected(
     // The bookkeeping of a partial selection is kept when the module is parsed whole for
     // comparison, so that both ways read the same files.
     let partial = matches!(selected.selection, Selection::Ranges(_));
-    let whole = |source: Arc<str>| {
+    let whole = |source: &str| {
         let mut unit = lower_unit(path, module, source, knowledge);
         unit.called = selected.called.clone();
         if partial {
@@ -100,13 +134,13 @@ pub fn lower_selected(
         Selection::Ranges(_) if parse_whole => return whole(source),
         Selection::Ranges(ranges) => ranges,
     };
-    let Some(tree) = super::analysis::parse_ranges(&source, ranges) else { return whole(source) };
+    let Some(tree) = super::analysis::parse_ranges(source, ranges) else { return whole(source) };
     let root = tree.root_node();
     // A syntax error or nesting too deep: the whole parse reports it as it always does.
     if root.has_error() || tree.too_deep().is_some() {
         return whole(source);
     }
-    let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
+    let lowered = lower::lower_module(root, source, knowledge, module, lower::is_test_path(path, module.name));
     if !lowered.too_deep.is_empty() {
         return whole(source);
     }
@@ -114,7 +148,7 @@ pub fn lower_selected(
         path: path.to_string(),
         name: module.name.to_string(),
         package: module.package.map(str::to_string),
-        source,
+        text_len: source.len(),
         lowered,
         parse_diagnostics: Vec::new(),
         partial: true,
@@ -127,13 +161,13 @@ pub fn lower_selected(
 }
 
 /// Parses and lowers one module. Never fails: a syntax error becomes a `CL000` diagnostic.
-pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &Knowledge) -> ModuleUnit {
+pub fn lower_unit(path: &str, module: ModuleInfo, source: &str, knowledge: &Knowledge) -> ModuleUnit {
     let mut parse_diagnostics = Vec::new();
-    let lowered = match super::analysis::parse(&source) {
+    let lowered = match super::analysis::parse(source) {
         Some(tree) => {
             let root = tree.root_node();
             if let Some(error) = syntax::first_error(root) {
-                parse_diagnostics.push(parse_error(error, &source));
+                parse_diagnostics.push(parse_error(error, source));
             }
             if let Some(deep) = tree.too_deep() {
                 parse_diagnostics.push(
@@ -148,7 +182,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     path: path.to_string(),
                     name: module.name.to_string(),
                     package: module.package.map(str::to_string),
-                    source,
+                    text_len: source.len(),
                     lowered: LoweredModule::default(),
                     parse_diagnostics,
                     partial: false,
@@ -159,7 +193,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
                     imported: Vec::new(),
                 };
             }
-            let lowered = lower::lower_module(root, &source, knowledge, module, lower::is_test_path(path, module.name));
+            let lowered = lower::lower_module(root, source, knowledge, module, lower::is_test_path(path, module.name));
             for &function in &lowered.too_deep {
                 parse_diagnostics.push(
                     Diagnostic::new(
@@ -188,7 +222,7 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: Arc<str>, knowledge: &
         path: path.to_string(),
         name: module.name.to_string(),
         package: module.package.map(str::to_string),
-        source,
+        text_len: source.len(),
         lowered,
         parse_diagnostics,
         partial: false,
@@ -334,10 +368,14 @@ impl<'k> Project<'k> {
         function.returns.first().map(|sym| Summary::Returns(sym.clone()))
     }
 
-    /// The diagnostics of every module, in module order.
-    pub fn check(&self, summaries: &HashMap<String, Summary>) -> Vec<Vec<Diagnostic>> {
+    /// The diagnostics of every module, in module order; `text_of(m)` is the text of module `m`.
+    pub fn check(
+        &self,
+        summaries: &HashMap<String, Summary>,
+        text_of: &dyn Fn(usize) -> Option<Arc<str>>,
+    ) -> Vec<Result<Vec<Diagnostic>, TextChanged>> {
         let functions = self.function_index();
-        (0..self.modules.len()).map(|m| self.check_module(m, summaries, &functions)).collect()
+        (0..self.modules.len()).map(|m| self.check_module(m, summaries, &functions, &|| text_of(m))).collect()
     }
 
     /// Every function of the project by qualified name (names defined twice are left out).
@@ -351,13 +389,16 @@ impl<'k> Project<'k> {
         index.into_iter().filter_map(|(name, slot)| slot.map(|r| (name, r))).collect()
     }
 
+    /// The diagnostics of module `module`; its text is asked of `text_of` only if a finding
+    /// needs it.
     pub fn check_module(
         &self,
         module: usize,
         summaries: &HashMap<String, Summary>,
         functions: &HashMap<String, FunctionRef>,
-    ) -> Vec<Diagnostic> {
-        self.check_unit(module, &self.modules[module], summaries, functions)
+        text_of: TextOf,
+    ) -> Result<Vec<Diagnostic>, TextChanged> {
+        self.check_unit(module, &self.modules[module], summaries, functions, text_of)
     }
 
     /// Checks `text` as a new text of module `module` (after fixes), against the rest of the
@@ -371,8 +412,9 @@ impl<'k> Project<'k> {
     ) -> Vec<Diagnostic> {
         let old = &self.modules[module];
         let info = ModuleInfo { name: &old.name, package: old.package.as_deref() };
-        let unit = lower_unit(&old.path, info, Arc::from(text), self.knowledge);
-        self.check_unit(module, &unit, summaries, functions)
+        let unit = lower_unit(&old.path, info, text, self.knowledge);
+        // The text is at hand: it cannot have changed.
+        self.check_unit(module, &unit, summaries, functions, &|| Some(Arc::from(text))).unwrap_or_default()
     }
 
     /// Checks `unit` as module `module` of the project (which it is, or a new text of it).
@@ -382,7 +424,9 @@ impl<'k> Project<'k> {
         unit: &ModuleUnit,
         summaries: &HashMap<String, Summary>,
         functions: &HashMap<String, FunctionRef>,
-    ) -> Vec<Diagnostic> {
+        text_of: TextOf,
+    ) -> Result<Vec<Diagnostic>, TextChanged> {
+        let text = LazyText::new(text_of);
         let resolver = Resolver { knowledge: self.knowledge, summaries, hierarchy: &self.hierarchy };
         let resolved = Rc::new(resolve_sites(&unit.lowered, &resolver));
         let cache = RefCell::new(EffectCache::default());
@@ -403,16 +447,19 @@ impl<'k> Project<'k> {
                     resource: &self.knowledge.resources[found.resource],
                     function,
                     module: &unit.lowered,
-                    source: &unit.source,
+                    text: &text,
                 };
                 let scope = scope_name(&function.qualified, &unit.name);
                 out.extend(rules::diagnose(&finding).into_iter().map(|d| d.in_scope(scope)));
             }
         }
         let effect = |call: u32, arg: &Arg| oracle.argument(call, arg);
-        out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &unit.source, &effect));
+        out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &text, &effect));
+        if text.changed() {
+            return Err(TextChanged);
+        }
         out.sort_by_key(|d| (d.span, d.rule));
-        out
+        Ok(out)
     }
 
     /// Every resource some site of the project opens.
@@ -896,5 +943,35 @@ pub mod debug_counts {
             SELECTED_BYTES.load(Relaxed),
             NOTHING.load(Relaxed)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAKY: &str = "import sqlite3\n\ndef count(path):\n    conn = sqlite3.connect(path)\n    return conn.execute('select 1').fetchone()\n";
+    const CLOSED: &str = "import sqlite3\n\ndef count(path):\n    conn = sqlite3.connect(path)\n    try:\n        return conn.execute('select 1').fetchone()\n    finally:\n        conn.close()\n";
+
+    #[test]
+    fn only_a_finding_asks_for_the_text_and_a_text_gone_is_an_error() {
+        let knowledge = Knowledge::builtin();
+        let mut project = Project::new(knowledge);
+        project.add(lower_unit("leaky.py", ModuleInfo { name: "leaky", package: None }, LEAKY, knowledge));
+        project.add(lower_unit("closed.py", ModuleInfo { name: "closed", package: None }, CLOSED, knowledge));
+        let summaries = project.summaries();
+        let functions = project.function_index();
+        let asked = std::cell::Cell::new(0);
+        let gone = || {
+            asked.set(asked.get() + 1);
+            None
+        };
+        assert_eq!(project.check_module(1, &summaries, &functions, &gone).map(|found| found.len()), Ok(0));
+        assert_eq!(asked.get(), 0, "a module without findings needs no text");
+        assert_eq!(project.check_module(0, &summaries, &functions, &gone).map(|found| found.len()), Err(TextChanged));
+        assert_eq!(asked.get(), 1, "the text is asked for once");
+        let found = project.check_module(0, &summaries, &functions, &|| Some(Arc::from(LEAKY))).expect("the text");
+        let rules: Vec<Rule> = found.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, [Rule::NeverClosed]);
     }
 }

@@ -49,7 +49,7 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
 /// stack). Both safe. A connection bound first (`x = OPEN(...)` ... `with x:`) is closed after
 /// the statements that use it, which moves code into a block: unsafe.
 fn fix(finding: &SiteFinding) -> Option<Fix> {
-    let source = finding.source;
+    let source = finding.source()?;
     match (finding.layout(), finding.site.opened_in) {
         (SiteLayout::WithItem(item), OpenedIn::WithItem) if !item.is_async => {
             let closing = fix::closing(source, finding.module, finding.function)?;

@@ -7,6 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::Arg;
 use crate::python::knowledge::{Knowledge, Severity};
 use crate::python::lower::{ClassFacts, LoweredModule};
+use crate::python::project::LazyText;
 use crate::python::symbols::Resolved;
 use crate::rule::Rule;
 
@@ -14,7 +15,7 @@ pub fn check_classes_impl(
     module: &LoweredModule,
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
-    source: &str,
+    text: &LazyText,
     effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -50,6 +51,8 @@ pub fn check_classes_impl(
             let class_name = class.qualified.rsplit('.').next().unwrap_or(&class.qualified);
             let noun = resource.kind.noun();
             let close = resource.close.first().map(String::as_str).unwrap_or("close");
+            // The caller finds out that the text changed, and reports that instead.
+            let Some(source) = text.get() else { continue };
             let call = super::call_text(source, site);
             let mut diagnostic = Diagnostic::new(
                 Rule::OwnedFieldNeverClosed,

@@ -15,6 +15,7 @@ use crate::ir::Arg;
 use crate::python::knowledge::{Knowledge, Resource, Returns, Severity};
 use crate::python::layout::SiteLayout;
 use crate::python::lower::{LoweredFunction, LoweredModule, Site};
+use crate::python::project::LazyText;
 use crate::python::symbols::Resolved;
 
 /// One open site with everything known about it.
@@ -26,7 +27,8 @@ pub struct SiteFinding<'a> {
     pub function: &'a LoweredFunction,
     /// The module the function is in.
     pub module: &'a LoweredModule,
-    pub source: &'a str,
+    /// The module's text, read only when a finding needs it.
+    pub text: &'a LazyText<'a>,
 }
 
 impl<'a> SiteFinding<'a> {
@@ -40,8 +42,14 @@ impl<'a> SiteFinding<'a> {
         self.resource.severity == Severity::Normal
     }
 
+    /// The module's text; `None` when it changed since it was lowered (the caller then reports
+    /// that instead of the finding).
+    pub fn source(&self) -> Option<&'a str> {
+        self.text.get()
+    }
+
     pub fn call_text(&self) -> String {
-        call_text(self.source, self.site)
+        call_text(self.source().unwrap_or_default(), self.site)
     }
 
     /// The name the resource is bound to, or a placeholder for help texts.
@@ -139,8 +147,8 @@ pub fn check_classes(
     module: &LoweredModule,
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
-    source: &str,
+    text: &LazyText,
     effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
-    cl105_owned_field_never_closed::check_classes_impl(module, resolved, knowledge, source, effect)
+    cl105_owned_field_never_closed::check_classes_impl(module, resolved, knowledge, text, effect)
 }
