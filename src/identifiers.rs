@@ -16,6 +16,11 @@ pub struct Identifiers {
     /// The hashes of the names that follow the word `def`: the functions the text may define
     /// (a later round looks for the definitions of functions given a resource).
     defined: Vec<u32>,
+    /// The hashes of the words of the lines that start with `import` or `from` (and of the
+    /// lines they continue with a backslash): the modules the text may import (a later round
+    /// looks for the files that can reach a new factory). Every import statement the selection
+    /// reads starts a line, so its modules are among these.
+    imported: Vec<u32>,
 }
 
 /// Which bytes continue an identifier: `[A-Za-z0-9_]` and every non-ASCII byte (a UTF-8
@@ -65,6 +70,32 @@ pub(crate) fn word_hash(text: &[u8], start: usize, end: usize) -> u32 {
         at += 8;
     }
     (h >> 32) as u32
+}
+
+/// Whether the word `text[start..end]` is `import` or `from` (after a byte-order mark at the
+/// start of the text, which the word bounds count as part of the first word).
+fn is_import_keyword(text: &[u8], start: usize, end: usize) -> bool {
+    let word = &text[start..end];
+    let word = if start == 0 { word.strip_prefix(b"\xef\xbb\xbf").unwrap_or(word) } else { word };
+    word == b"import" || word == b"from"
+}
+
+/// Whether only indentation comes before `at` on its line.
+fn starts_its_line(text: &[u8], at: usize) -> bool {
+    let before = text[..at].iter().rposition(|&b| !matches!(b, b' ' | b'\t' | b'\x0c'));
+    before.is_none_or(|i| text[i] == b'\n' || (i == 2 && at >= 3 && text.starts_with(b"\xef\xbb\xbf")))
+}
+
+/// The end of the line at `at`, and of the lines after it that a backslash continues.
+fn end_of_statement_line(text: &[u8], mut at: usize) -> usize {
+    loop {
+        let Some(newline) = memchr::memchr(b'\n', &text[at..]).map(|i| at + i) else { return text.len() };
+        let before = if newline > 0 && text[newline - 1] == b'\r' { newline - 1 } else { newline };
+        if before == 0 || text[before - 1] != b'\\' {
+            return newline;
+        }
+        at = newline + 1;
+    }
 }
 
 /// The hash [`Identifiers`] keeps of `name`.
@@ -146,9 +177,17 @@ impl Identifiers {
         let mut recent: [u32; RECENT_SLOTS] = std::array::from_fn(|slot| slot as u32 + 1);
         // Where the last word ended, when it was `def`.
         let mut after_def: Option<usize> = None;
+        let mut imported = Vec::new();
+        // Where the import statement the words are in ends (0: none).
+        let mut import_end = 0;
         for (&start, &end) in starts[..ended].iter().zip(&ends[..ended]) {
             let (start, end) = (start as usize, end as usize);
             let hash = word_hash(text, start, end);
+            if start < import_end {
+                imported.push(hash);
+            } else if is_import_keyword(text, start, end) && starts_its_line(text, start) {
+                import_end = end_of_statement_line(text, end);
+            }
             let slot = &mut recent[(hash as usize) % RECENT_SLOTS];
             hashes[kept] = hash;
             kept += usize::from(*slot != hash);
@@ -161,12 +200,12 @@ impl Identifiers {
             after_def = (&text[start..end] == b"def").then_some(end);
         }
         hashes.truncate(kept);
-        for set in [&mut hashes, &mut defined] {
+        for set in [&mut hashes, &mut defined, &mut imported] {
             set.sort_unstable();
             set.dedup();
             set.shrink_to_fit();
         }
-        Identifiers { hashes, defined }
+        Identifiers { hashes, defined, imported }
     }
 
     /// Whether the text may define a function `name` (`def name`): `false` means it certainly
@@ -178,6 +217,17 @@ impl Identifiers {
     /// [`Identifiers::may_define`] of a name's [`hash`], for a name asked of many texts.
     pub fn may_define_hash(&self, name_hash: u32) -> bool {
         self.defined.binary_search(&name_hash).is_ok()
+    }
+
+    /// Whether the text may import a module `name` or a module within it (`name.sub`), as an
+    /// import statement at the start of a line does: `false` means it certainly does not.
+    pub fn may_import(&self, name: &str) -> bool {
+        self.may_import_hash(hash(name))
+    }
+
+    /// [`Identifiers::may_import`] of a name's [`hash`], for a name asked of many texts.
+    pub fn may_import_hash(&self, name_hash: u32) -> bool {
+        self.imported.binary_search(&name_hash).is_ok()
     }
 
     /// Whether `name` may occur in the text: `false` means it certainly does not.
@@ -264,6 +314,25 @@ mod tests {
         let long = "x".repeat(200);
         assert!(Identifiers::of(long.as_bytes()).may_contain(&long));
         assert!(!Identifiers::of(long.as_bytes()).may_contain(&long[..199]));
+    }
+
+    #[test]
+    fn imported_modules_are_the_words_of_lines_that_start_with_import_or_from() {
+        let text = "\u{feff}import os, \\\r\n    test.support\nfrom  shelve import open as o\n\
+            \tfrom\t.db import (\n  pool,\n)\nx = 1; import later\nraise X from sqlite3\n\
+            \"\"\"\nimport docs\n\"\"\"\nif x: import hidden\n";
+        let ids = Identifiers::of(text.as_bytes());
+        for module in ["os", "test", "support", "shelve", "open", "db", "docs"] {
+            assert!(ids.may_import(module), "{module}");
+        }
+        // Not at the start of a line, or past the statement's line: the selection reads no
+        // import there either.
+        for name in ["pool", "later", "sqlite3", "hidden", "x"] {
+            assert!(!ids.may_import(name), "{name}");
+        }
+        assert!(ids.may_contain("later") && ids.may_contain("hidden"));
+        assert!(Identifiers::of(b"import sqlite3").may_import("sqlite3"), "a statement at the very end");
+        assert!(!Identifiers::of(b"import").may_import("import"));
     }
 
     #[test]

@@ -892,8 +892,9 @@ impl ModuleFile {
 enum Sought<'a> {
     /// Files that may call one of these new factories: `(name, root)`, the factory's name and
     /// the first part of the module that defines it. Only a file that imports that module or a
-    /// package above it (and so names `root`), or that belongs to the same top-level package
-    /// (relative imports), can reach the factory: the selection asks the same of every call.
+    /// package above it (and so names `root` in an import statement), or that belongs to the
+    /// same top-level package (relative imports), can reach the factory: the selection asks the
+    /// same of every call.
     Mentioned(&'a [(&'a str, &'a str)]),
     /// Files that may define one of these functions (`app.util.keep`): a module whose name
     /// the function's starts with, that has `def keep` among its identifiers, and, read, one of
@@ -1165,8 +1166,10 @@ enum Prefilter<'a> {
 }
 
 /// Whether a module with these identifiers may call one of `factories` (see [`HashedFactory`] and
-/// [`Sought::Mentioned`]). `top_level_package` (the first part of the module's name) is asked
-/// for only when a factory's name occurs and its root does not.
+/// [`Sought::Mentioned`]): it names the factory, and an import statement of it names the
+/// factory's root (a word in a docstring reaches nothing), or it is in the root's package.
+/// `top_level_package` (the first part of the module's name) is asked for only when a
+/// factory's name occurs and no import names its root.
 #[cfg(feature = "python")]
 fn may_reach_a_factory(
     identifiers: &Identifiers,
@@ -1176,7 +1179,7 @@ fn may_reach_a_factory(
     let mut package = None;
     factories.iter().any(|&(name_hash, root_hash, root)| {
         identifiers.may_contain_hash(name_hash)
-            && (identifiers.may_contain_hash(root_hash) || package.get_or_insert_with(&top_level_package) == root)
+            && (identifiers.may_import_hash(root_hash) || package.get_or_insert_with(&top_level_package) == root)
     })
 }
 
