@@ -774,19 +774,10 @@ fn finish_python<'k>(
         .enumerate()
         .map(|(i, result)| match (result, unit_of_file[i]) {
             (Some(result), _) => result,
-            (None, Some(u)) => {
-                let path = project.modules[u].path.clone();
-                match checked[u].take() {
-                    Some(ModuleChecked { diagnostics: Ok(diagnostics), text }) => {
-                        FileResult { source: text, diagnostics, ..FileResult::new(path) }
-                    }
-                    Some(ModuleChecked { diagnostics: Err(TextChanged), .. }) => FileResult {
-                        error: Some("changed while it was being checked; check it again".to_string()),
-                        ..FileResult::new(path)
-                    },
-                    None => FileResult::new(path),
-                }
-            }
+            (None, Some(u)) => match checked[u].take() {
+                Some(checked) => checked.into_result(project.modules[u].path.clone()),
+                None => FileResult::new(project.modules[u].path.clone()),
+            },
             (None, None) => FileResult::new(display_path(&files[i].path)),
         })
         .collect();
@@ -855,6 +846,20 @@ const PYTHON_BUILTIN_CALLS: &[&str] = &[
 struct ModuleChecked {
     diagnostics: Result<Vec<Diagnostic>, TextChanged>,
     text: Option<Arc<str>>,
+}
+
+#[cfg(feature = "python")]
+impl ModuleChecked {
+    /// The result of the module's file: its findings, or the error that it changed.
+    fn into_result(self, path: String) -> FileResult {
+        match self.diagnostics {
+            Ok(diagnostics) => FileResult { source: self.text, diagnostics, ..FileResult::new(path) },
+            Err(TextChanged) => FileResult {
+                error: Some("changed while it was being checked; check it again".to_string()),
+                ..FileResult::new(path)
+            },
+        }
+    }
 }
 
 /// What a run keeps of the file of a module it has lowered, instead of its text.
@@ -1436,6 +1441,19 @@ mod tests {
         assert!(!worth_parsing("import http\nstatus = http.HTTPStatus.OK\n"));
         // An opener's name without its module is someone else's function.
         assert!(!worth_parsing("def connect(path):\n    return path\n"));
+    }
+
+    #[cfg(feature = "python")]
+    #[test]
+    fn a_module_whose_text_changed_is_an_error_without_findings() {
+        let changed = ModuleChecked { diagnostics: Err(TextChanged), text: None };
+        let result = changed.into_result("app/db.py".to_string());
+        assert_eq!(result.error.as_deref(), Some("changed while it was being checked; check it again"));
+        assert!(result.diagnostics.is_empty() && result.source.is_none());
+        let finding = Diagnostic::new(Rule::NeverClosed, Span::new(0, 1), "never closed");
+        let checked = ModuleChecked { diagnostics: Ok(vec![finding]), text: Some(Arc::from("x")) };
+        let result = checked.into_result("app/db.py".to_string());
+        assert_eq!((result.error, result.diagnostics.len(), result.source.as_deref()), (None, 1, Some("x")));
     }
 
     #[test]
