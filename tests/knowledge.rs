@@ -65,6 +65,21 @@ fn unknown_keys_and_values_are_rejected() {
 }
 
 #[test]
+fn at_most_64_argument_hints_are_named_and_each_is_kept() {
+    // 64 different hints load; a 65th is refused with what to change, not dropped in silence.
+    let hints = |n: usize| (0..n).map(|i| format!("\"kw{i}\"")).collect::<Vec<_>>().join(", ");
+    let with_hints = |n: usize| GOOD_ENTRY.replace("kind =", &format!("borrowed_when = [{}]\nkind =", hints(n)));
+    let mut knowledge = Knowledge::default();
+    knowledge.add_toml("many.toml", &with_hints(64)).expect("64 hints load");
+    let roles = knowledge.roles();
+    assert_eq!(roles.argument_hints.len(), 64);
+    let bits: Vec<u64> = roles.argument_hints.iter().filter_map(|h| roles.hint_bit(h)).collect();
+    assert_eq!(bits.iter().fold(0, |all, bit| all | bit), u64::MAX, "a bit of its own for each");
+    let err = Knowledge::default().add_toml("many.toml", &with_hints(65)).unwrap_err().to_string();
+    assert!(err.contains("65 different argument hints") && err.contains("at most 64"), "{err}");
+}
+
+#[test]
 fn an_error_names_the_file_and_the_line() {
     let text = GOOD_ENTRY.replace("kind =", "colour = \"red\"\nkind =");
     let err = Knowledge::default().add_toml("bad.toml", &text).unwrap_err().to_string();

@@ -212,6 +212,8 @@ pub struct Resource {
     pub opens_on: Vec<String>,
     /// Calls (or keyword arguments) that, given to the open, make it wrap the caller's object
     /// instead of opening one (`zipfile.ZipFile(io.BytesIO(...))`, `tarfile.open(fileobj=f)`).
+    /// All entries together name at most [`MAX_ARGUMENT_HINTS`] different hints here and in
+    /// `opens_only_with`.
     #[serde(default)]
     pub borrowed_when: Vec<String>,
     /// Methods that return the object itself (`Connection.execution_options`).
@@ -243,6 +245,11 @@ pub struct Resource {
 impl Resource {
     pub fn is_pool_checkout(&self) -> bool {
         self.close_on == CloseOn::Pool
+    }
+
+    /// The argument hints it asks about (`borrowed_when`, then `opens_only_with`).
+    pub fn hints(&self) -> impl Iterator<Item = &String> {
+        self.borrowed_when.iter().chain(&self.opens_only_with)
     }
 }
 
@@ -284,6 +291,11 @@ pub struct Knowledge {
     roles: OnceLock<NameRoles>,
 }
 
+/// The most argument hints the entries of a knowledge base may name: a call site keeps a bit
+/// for each (most calls keep one, `#0`, and a vector of strings each was 72,000 allocations on
+/// CPython's `Lib`). The shipped entries name 7.
+pub const MAX_ARGUMENT_HINTS: usize = 64;
+
 /// The names of every entry's methods and functions, by what they do to a resource.
 #[derive(Debug, Clone, Default)]
 pub struct NameRoles {
@@ -302,12 +314,23 @@ pub struct NameRoles {
     pub returns_self_methods: HashSet<String>,
     /// Methods that close their object before raising (`smtplib.SMTP.sendmail`).
     pub closes_on_error_methods: HashSet<String>,
-    /// The argument hints some entry asks about (`#0`, `fileobj`, `io.BytesIO`): a call site
-    /// keeps only those (see `borrowed_when` and `opens_only_with`).
-    pub argument_hints: HashSet<String>,
+    /// The argument hints some entry asks about (`#0`, `fileobj`, `io.BytesIO`), sorted: a
+    /// call site keeps only those, as a bit each (see [`NameRoles::hint_mask`]).
+    pub argument_hints: Vec<String>,
 }
 
 impl NameRoles {
+    /// The bits of `hints` among the argument hints (bit `i` for `argument_hints[i]`).
+    pub fn hint_mask<'h>(&self, hints: impl IntoIterator<Item = &'h String>) -> u64 {
+        hints.into_iter().filter_map(|hint| self.hint_bit(hint)).fold(0, |mask, bit| mask | bit)
+    }
+
+    /// The bit of one argument hint, if some entry asks about it.
+    pub fn hint_bit(&self, hint: &str) -> Option<u64> {
+        let index = self.argument_hints.binary_search_by(|h| h.as_str().cmp(hint)).ok()?;
+        (index < MAX_ARGUMENT_HINTS).then(|| 1 << index)
+    }
+
     fn of(resources: &[Resource]) -> NameRoles {
         let mut roles = NameRoles::default();
         for resource in resources {
@@ -321,7 +344,7 @@ impl NameRoles {
             roles.handoff_functions.extend(resource.handoff.iter().cloned());
             roles.returns_self_methods.extend(resource.returns_self.iter().cloned());
             roles.closes_on_error_methods.extend(resource.closes_on_error.iter().cloned());
-            roles.argument_hints.extend(resource.borrowed_when.iter().chain(&resource.opens_only_with).cloned());
+            roles.argument_hints.extend(resource.hints().cloned());
             if resource.is_pool_checkout() {
                 roles.pool_close_methods.extend(resource.close.iter().cloned());
             }
@@ -332,6 +355,8 @@ impl NameRoles {
             }
         }
         roles.close_methods.extend(["__exit__", "__aexit__", "aclose"].map(str::to_string));
+        roles.argument_hints.sort_unstable();
+        roles.argument_hints.dedup();
         roles
     }
 }
@@ -385,6 +410,14 @@ impl Knowledge {
     pub fn add_resource(&mut self, origin: &str, resource: Resource) -> Result<(), String> {
         if resource.open.is_empty() {
             return Err(format!("resource of module `{}` has an empty `open` list", resource.module));
+        }
+        let hints: HashSet<&String> = self.resources.iter().chain([&resource]).flat_map(Resource::hints).collect();
+        if hints.len() > MAX_ARGUMENT_HINTS {
+            return Err(format!(
+                "the entries name {} different argument hints in `borrowed_when` and `opens_only_with`; \
+                 connlint keeps at most {MAX_ARGUMENT_HINTS} per call",
+                hints.len()
+            ));
         }
         for path in resource.open.iter().chain(&resource.handoff) {
             if !is_dotted_path(path) {

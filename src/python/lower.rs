@@ -146,14 +146,16 @@ pub struct Site {
     /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
     pub receiver: Option<Box<str>>,
     /// What the call is given, as far as the knowledge cares: the qualified callees of call
-    /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`).
-    pub argument_hints: Box<[String]>,
+    /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`), a bit each
+    /// ([`NameRoles::hint_mask`]).
+    pub argument_hints: u64,
     /// One-based line of the call.
     pub line: u32,
 }
 
-// Every call is a site, kept until the run ends (the boxed strings and slice save a word each).
-const _: () = assert!(std::mem::size_of::<Site>() <= 96);
+// Every call is a site, kept until the run ends (the boxed strings save a word each, the hints'
+// bits two and an allocation).
+const _: () = assert!(std::mem::size_of::<Site>() <= 88);
 
 #[derive(Debug, Clone)]
 pub struct LoweredFunction {
@@ -2376,22 +2378,18 @@ impl<'a, 's> FnLowerer<'a, 's> {
             .map(|r| Box::from(text(r, self.src)));
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = u32::try_from(call.start_row() + 1).unwrap_or(u32::MAX);
-        let argument_hints = self.argument_hints(call).into_boxed_slice();
+        let argument_hints = self.argument_hints(call);
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }
 
-    /// What the call is given, as far as some entry of the knowledge asks (most calls keep
-    /// nothing: every call is a site, and most hints are asked of no resource).
-    fn argument_hints(&self, call: Node) -> Vec<String> {
-        let Some(arguments) = call.field("arguments") else { return Vec::new() };
-        let asked = &self.scope.roles.argument_hints;
-        let mut hints = Vec::new();
-        let mut hint = |hint: &str| {
-            if asked.contains(hint) {
-                hints.push(hint.to_string());
-            }
-        };
+    /// What the call is given, as far as some entry of the knowledge asks: a bit per hint (see
+    /// [`NameRoles::hint_mask`]; most calls keep none or `#0`).
+    fn argument_hints(&self, call: Node) -> u64 {
+        let Some(arguments) = call.field("arguments") else { return 0 };
+        let roles = self.scope.roles;
+        let mut hints = 0;
+        let mut hint = |hint: &str| hints |= roles.hint_bit(hint).unwrap_or(0);
         for (index, argument) in named_children(arguments).into_iter().enumerate() {
             // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
             if index == 0

@@ -660,13 +660,13 @@ fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Opt
     }
     let resource = &resolver.knowledge.resources[found.resource];
     // `zipfile.ZipFile(io.BytesIO(data))`: built on the caller's object, it owns nothing.
-    if site.argument_hints.iter().any(|hint| resource.borrowed_when.contains(hint)) {
+    let roles = resolver.knowledge.roles();
+    if site.argument_hints & roles.hint_mask(&resource.borrowed_when) != 0 {
         return None;
     }
     // `subprocess.Popen(args)` without pipes holds no descriptor; `smtplib.SMTP()` without a
     // host holds one only once `connect()` is called.
-    if !resource.opens_only_with.is_empty() && !site.argument_hints.iter().any(|h| resource.opens_only_with.contains(h))
-    {
+    if !resource.opens_only_with.is_empty() && site.argument_hints & roles.hint_mask(&resource.opens_only_with) == 0 {
         return (!resource.opens_on.is_empty()).then_some(Resolved { opens_later: true, ..found });
     }
     Some(found)
