@@ -14,7 +14,13 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     let release = resource.close.iter().find(|c| *c != "close").or(resource.close.first());
     let release = release.map(String::as_str).unwrap_or("putconn");
     let name = finding.name();
-    let receiver = site.receiver.as_deref().unwrap_or("pool");
+    // The pool, as written at the call: not known when a factory of the project gave the
+    // checkout (`self.connection()`: `self` is not the pool) or when no receiver is written.
+    let pool = site.receiver.as_deref().filter(|_| finding.resolved.origin.is_none());
+    let give_back = match pool {
+        Some(pool) => format!("`{pool}.{release}({name})`"),
+        None => format!("the pool's `{release}({name})`"),
+    };
     let mut diagnostic = if let Some(with_span) = report.transaction_with.filter(|_| report.normal_leak.is_some()) {
         Diagnostic::new(
             Rule::PoolCheckoutNotReturned,
@@ -26,7 +32,7 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
         Diagnostic::new(
             Rule::PoolCheckoutNotReturned,
             site.span,
-            format!("this pool checkout is not returned with `{receiver}.{release}({name})` on every path"),
+            format!("this pool checkout is not returned with {give_back} on every path"),
         )
     } else {
         // Returned or stored on some path: the factory's shape; or test code (see CL103).
@@ -42,12 +48,14 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
         .with_label(leak.raised_at, format!("if this raises, `{name}` never goes back to the pool"))
     };
     let help = match &resource.fix_hint {
-        Some(hint) => format!("{hint}, or call `{receiver}.{release}({name})` in a `finally` block"),
-        None => format!("call `{receiver}.{release}({name})` in a `finally` block"),
+        Some(hint) => format!("{hint}, or call {give_back} in a `finally` block"),
+        None => format!("call {give_back} in a `finally` block"),
     };
     diagnostic = diagnostic.with_help(help);
+    // A fix writes the call that gives it back, so it needs the pool.
     if report.transaction_with.is_none()
-        && let Some(fix) = fix(finding, receiver, release)
+        && let Some(pool) = pool
+        && let Some(fix) = fix(finding, pool, release)
     {
         diagnostic = diagnostic.with_fix(fix);
     }
