@@ -24,7 +24,8 @@ use crate::rule::Rule;
 /// Summaries settle in a few rounds; this bounds pathological chains.
 const MAX_SUMMARY_ROUNDS: usize = 12;
 
-/// One lowered module.
+/// One lowered module. Its text is not kept: a run reads it again for the few modules whose
+/// findings quote it ([`TextOf`]).
 #[derive(Debug, Clone)]
 pub struct ModuleUnit {
     /// The path as shown to the user.
@@ -32,9 +33,6 @@ pub struct ModuleUnit {
     pub name: String,
     /// Its package, for relative imports.
     pub package: Option<String>,
-    /// The length of its text. The text itself is not kept: a run reads it again for the few
-    /// modules whose findings quote it ([`TextOf`]).
-    pub text_len: usize,
     pub lowered: LoweredModule,
     /// Parse errors found while parsing it.
     pub parse_diagnostics: Vec<Diagnostic>,
@@ -148,7 +146,6 @@ pub fn lower_selected(
         path: path.to_string(),
         name: module.name.to_string(),
         package: module.package.map(str::to_string),
-        text_len: source.len(),
         lowered,
         parse_diagnostics: Vec::new(),
         partial: true,
@@ -182,7 +179,6 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: &str, knowledge: &Know
                     path: path.to_string(),
                     name: module.name.to_string(),
                     package: module.package.map(str::to_string),
-                    text_len: source.len(),
                     lowered: LoweredModule::default(),
                     parse_diagnostics,
                     partial: false,
@@ -222,7 +218,6 @@ pub fn lower_unit(path: &str, module: ModuleInfo, source: &str, knowledge: &Know
         path: path.to_string(),
         name: module.name.to_string(),
         package: module.package.map(str::to_string),
-        text_len: source.len(),
         lowered,
         parse_diagnostics,
         partial: false,
