@@ -61,3 +61,14 @@ pub(crate) fn first_difference(theirs: Node, ours: Node, source: &str) -> Option
     }
     None
 }
+
+/// The tree as nested kinds, `(kind child ...)`, with the children [`first_difference`]
+/// compares: for the shapes this module reads as Python does and tree-sitter does not.
+pub(crate) fn shape(node: Node) -> String {
+    let children: Vec<String> = node.children().filter(|c| kept(node, *c)).map(shape).collect();
+    if children.is_empty() {
+        format!("({})", node.kind_str())
+    } else {
+        format!("({} {})", node.kind_str(), children.join(" "))
+    }
+}

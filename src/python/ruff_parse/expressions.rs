@@ -37,12 +37,8 @@ impl Converter<'_> {
                 }
                 self.close(end(list));
             }
+            // `*a.b, c = d` as Python reads it: tree-sitter's own tree has the attribute of `*a`.
             Expr::Starred(starred) => {
-                if !starred.value.is_name_expr() {
-                    // tree-sitter reads `*a.b` as the attribute of `*a` here: not built.
-                    self.give_up("star target");
-                    return;
-                }
                 self.open(k.list_splat_pattern, field, start(starred));
                 self.target(&starred.value, 0);
                 self.close(end(starred));
@@ -194,24 +190,11 @@ impl Converter<'_> {
                             &generator.generators,
                         );
                     }
-                    (args, _) => {
-                        let print = call.func.as_name_expr().is_some_and(|name| name.id.as_str() == "print");
-                        if print {
-                            self.check_starred(args, k.expression_list);
-                        }
-                        self.arguments(arguments, f.arguments);
-                    }
+                    _ => self.arguments(arguments, f.arguments),
                 }
                 self.close(e);
             }
             Expr::Subscript(subscript) => {
-                let slice = subscript.slice.as_ref();
-                let elements = slice
-                    .as_tuple_expr()
-                    .filter(|t| !t.parenthesized)
-                    .map_or(std::slice::from_ref(slice), |t| &t.elts[..]);
-                // `a[*b[c]]`: read by tree-sitter as the subscript of `*b`.
-                self.check_starred(elements, k.expression_list);
                 self.open(k.subscript, field, s);
                 self.expr(&subscript.value, f.value);
                 match subscript.slice.as_ref() {
@@ -481,28 +464,11 @@ impl Converter<'_> {
     }
 
     pub(super) fn sequence(&mut self, kind: u16, field: u16, s: u32, e: u32, elements: &[Expr]) {
-        self.check_starred(elements, kind);
         self.open(kind, field, s);
         for element in elements {
             self.expr(element, 0);
         }
         self.close(e);
-    }
-
-    /// tree-sitter reads `*a.b` as the attribute of `*a` (and `*a()` as the call of `*a`) in a
-    /// list or set of one, in a tuple without parentheses and in `print`'s arguments: trees
-    /// with such a star are not built here.
-    pub(super) fn check_starred(&mut self, elements: &[Expr], kind: u16) {
-        let k = &self.ids().kind;
-        let odd_star = |element: &Expr| element.as_starred_expr().is_some_and(|starred| !starred.value.is_name_expr());
-        let odd = if kind == k.list || kind == k.set {
-            elements.len() == 1 && odd_star(&elements[0])
-        } else {
-            kind == k.expression_list && elements.iter().any(odd_star)
-        };
-        if odd {
-            self.give_up("star before a non-name");
-        }
     }
 
     /// A call's or a class's arguments, in source order.

@@ -128,7 +128,6 @@ impl Converter<'_> {
                 self.open(k.expression_statement, 0, s);
                 match value.as_ref() {
                     Expr::Tuple(tuple) if !tuple.parenthesized => {
-                        self.check_starred(&tuple.elts, self.ids().kind.expression_list);
                         for element in &tuple.elts {
                             self.expr(element, 0);
                         }
@@ -138,12 +137,8 @@ impl Converter<'_> {
                 self.close(e);
             }
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
-                let text = &self.src[s as usize..e as usize];
-                if text.strip_prefix("type").is_some_and(|rest| rest.starts_with(['(', '['])) {
-                    // tree-sitter reads `type(x).a = b` as a type alias statement.
-                    self.give_up("type(...) assignment");
-                    return;
-                }
+                // `type(x).a = b` is an assignment, as Python reads it (tree-sitter's own tree is a
+                // type alias statement).
                 self.open(k.expression_statement, 0, s);
                 let mut open = 0;
                 for (i, target) in targets.iter().enumerate() {

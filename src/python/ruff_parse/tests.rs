@@ -147,14 +147,7 @@ const BUILT: &[&str] = &[
 /// give a tree that differs from tree-sitter's.
 const LEFT_TO_TREE_SITTER: &[(&str, &str)] = &[
     ("x = a & b ^ c\n", "mixed bitwise operators"),
-    ("x = [*a.b]\n", "star before a non-name"),
-    ("x = c, *a.b\n", "star before a non-name"),
-    ("x = [*range(5)]\n", "star before a non-name"),
-    ("x = d[*t[int]]\n", "star before a non-name"),
-    ("print(1, *sys.version.split())\n", "star before a non-name"),
-    ("*a.b, c = d\n", "star target"),
     ("print >> f, x\n", "print statement"),
-    ("type(x).a = b\n", "type(...) assignment"),
     ("y = (a := b if c else d)\n", "named conditional"),
     ("x: dict[str, list[int] | str | int] = 1\n", "union chain"),
     ("match x:\n    case 1:\n        pass\n", "match"),
@@ -165,6 +158,65 @@ const LEFT_TO_TREE_SITTER: &[(&str, &str)] = &[
     ("def f(:\n", "syntax error"),
 ];
 
+/// Shapes tree-sitter-python reads otherwise than Python does, built as Python reads them (as
+/// the kinds of their nodes): the star of `*a.b` applies to `a.b`, not to `a`, and
+/// `type(x).a = b` is an assignment, not a type alias, and `with (open(p) as f,):` opens `f`.
+/// (The first two were left to tree-sitter before: the four files of CPython's `Lib` with such
+/// a line were parsed twice, and their calls misread.)
+const READ_AS_PYTHON_READS: &[(&str, &str)] = &[
+    (
+        "x = [*a.b]\n",
+        "(module (expression_statement (assignment (identifier) (list (list_splat (attribute (identifier) (identifier)))))))",
+    ),
+    (
+        "x = *a.b(), c\n",
+        "(module (expression_statement (assignment (identifier) (expression_list (list_splat (call (attribute (identifier) (identifier)) (argument_list))) (identifier)))))",
+    ),
+    (
+        "x = [*range(5)]\n",
+        "(module (expression_statement (assignment (identifier) (list (list_splat (call (identifier) (argument_list (integer))))))))",
+    ),
+    (
+        "x = d[*t[int]]\n",
+        "(module (expression_statement (assignment (identifier) (subscript (identifier) (list_splat (subscript (identifier) (identifier)))))))",
+    ),
+    (
+        "print(1, *sys.version.split())\n",
+        "(module (expression_statement (call (identifier) (argument_list (integer) (list_splat (call (attribute (attribute (identifier) (identifier)) (identifier)) (argument_list)))))))",
+    ),
+    (
+        "*a.b, c = d\n",
+        "(module (expression_statement (assignment (pattern_list (list_splat_pattern (attribute (identifier) (identifier))) (identifier)) (identifier))))",
+    ),
+    (
+        "with (open(p) as f,):\n    pass\n",
+        "(module (with_statement (with_clause (with_item (as_pattern (call (identifier) (argument_list (identifier))) (as_pattern_target (identifier))))) (block (pass_statement))))",
+    ),
+    (
+        "type(x).a = b\n",
+        "(module (expression_statement (assignment (attribute (call (identifier) (argument_list (identifier))) (identifier)) (identifier))))",
+    ),
+];
+
+/// Whether the first difference between the trees is one of [`READ_AS_PYTHON_READS`]'
+/// shapes: where tree-sitter has the attribute, call or subscript of a star, a type alias, or
+/// a `with` item of a tuple, ours has the star of the whole operand, an assignment, or the item
+/// inside the parentheses.
+fn is_a_tree_sitter_misreading(difference: &str) -> bool {
+    let kind = |who: &str| {
+        difference
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix(who))
+            .and_then(|rest| rest.split_whitespace().next())
+    };
+    matches!(
+        (kind("tree-sitter:"), kind("ruff:")),
+        (Some("attribute" | "call" | "subscript"), Some("list_splat" | "list_splat_pattern"))
+            | (Some("type_alias_statement"), Some("expression_statement"))
+            | (Some("with_item"), Some("with_item"))
+    )
+}
+
 #[test]
 fn each_shape_is_built_as_tree_sitter_builds_it_or_left_to_it() {
     for source in BUILT {
@@ -173,6 +225,16 @@ fn each_shape_is_built_as_tree_sitter_builds_it_or_left_to_it() {
     }
     for (source, why) in LEFT_TO_TREE_SITTER {
         assert_eq!(convert(source, None, usize::MAX).err(), Some(*why), "{source:?}");
+    }
+    for (source, python_reads) in READ_AS_PYTHON_READS {
+        assert!(difference(source).is_some_and(|d| is_a_tree_sitter_misreading(&d)), "{source:?}");
+        let ours = convert(source, None, usize::MAX).unwrap_or_else(|why| panic!("not built ({why}): {source:?}"));
+        assert_eq!(super::compare::shape(ours.root_node()), *python_reads, "in {source:?}");
+        assert_ne!(
+            super::compare::shape(tree_sitter(source).root_node()),
+            *python_reads,
+            "tree-sitter reads {source:?} so now"
+        );
     }
 }
 
@@ -209,7 +271,7 @@ fn a_corpus_gets_tree_sitters_tree() {
         python_files(std::path::Path::new(dir), &mut files);
     }
     files.sort();
-    let (mut built, mut differ, mut tree_sitter_failed) = (0, 0, 0);
+    let (mut built, mut differ, mut misread, mut tree_sitter_failed) = (0, 0, 0, 0);
     let mut gave_up = std::collections::BTreeMap::new();
     for path in &files {
         let Ok(source) = std::fs::read_to_string(path) else { continue };
@@ -225,6 +287,10 @@ fn a_corpus_gets_tree_sitters_tree() {
             continue;
         }
         if let Some(difference) = difference(&source) {
+            if is_a_tree_sitter_misreading(&difference) {
+                misread += 1;
+                continue;
+            }
             differ += 1;
             if differ <= 30 {
                 println!("{}:\n{difference}\n", path.display());
@@ -232,7 +298,8 @@ fn a_corpus_gets_tree_sitters_tree() {
         }
     }
     println!(
-        "{} files, {built} built from ruff's tree, {differ} differ, {tree_sitter_failed} with errors only to tree-sitter",
+        "{} files, {built} built from ruff's tree, {differ} differ, {misread} read as Python reads them \
+         (a shape of READ_AS_PYTHON_READS first), {tree_sitter_failed} with errors only to tree-sitter",
         files.len()
     );
     println!("not built: {gave_up:?}");
