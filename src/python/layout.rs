@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use super::syntax::Node;
 
-use super::syntax::{self, dotted_name, named_children, span, text};
+use super::syntax::{self, Kind, KindTable, dotted_name, named_children, span, text};
 use crate::diagnostic::Span;
 
 /// How the call of an open site sits in the text.
@@ -273,42 +273,47 @@ pub fn line_indentation(src: &str, offset: usize) -> &str {
 
 /// Whether `statement` is exactly a call (a close), and the call.
 pub fn statement_call(statement: Node) -> Option<Node> {
-    if statement.kind() != "expression_statement" {
+    let kinds = KindTable::get();
+    if kinds.of(statement) != Kind::ExpressionStatement {
         return None;
     }
     match named_children(statement).as_slice() {
-        [call] if call.kind() == "call" => Some(*call),
+        [call] if kinds.of(*call) == Kind::Call => Some(*call),
         _ => None,
     }
 }
 
 /// Whether a close call has the plain shape a fix can move: `x.m()`, `a.b.m(x)` or `f.g(x)`.
 pub fn is_plain_close(call: Node, src: &str) -> bool {
+    let kinds = KindTable::get();
     let Some(arguments) = call.child_by_field_name("arguments") else { return false };
-    if arguments.kind() != "argument_list" {
+    if kinds.of(arguments) != Kind::ArgumentList {
         return false;
     }
     let args = named_children(arguments);
     let function = call.child_by_field_name("function");
     let plain_chain = |node: Node| super::syntax::attribute_chain(node, src).is_some();
     match args.as_slice() {
-        [] => function.is_some_and(|f| f.kind() == "attribute" && plain_chain(f)),
-        [only] => only.kind() == "identifier" && function.is_some_and(plain_chain),
+        [] => function.is_some_and(|f| kinds.of(f) == Kind::Attribute && plain_chain(f)),
+        [only] => kinds.of(*only) == Kind::Identifier && function.is_some_and(plain_chain),
         _ => false,
     }
 }
 
 /// The module facts: where imports go, which `closing` names exist, the names at module level.
 pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
+    let kinds = KindTable::get();
     let statements = named_children(root);
     let mut layout = ModuleLayout { import_at: 0, ..ModuleLayout::default() };
     let mut last_header: Option<Node> = None;
     for (i, statement) in statements.iter().enumerate() {
         let is_docstring = i == 0
-            && statement.kind() == "expression_statement"
-            && matches!(named_children(*statement).as_slice(), [s] if matches!(s.kind(), "string" | "concatenated_string"));
-        let is_import =
-            matches!(statement.kind(), "import_statement" | "import_from_statement" | "future_import_statement");
+            && kinds.of(*statement) == Kind::ExpressionStatement
+            && matches!(named_children(*statement).as_slice(), [s] if matches!(kinds.of(*s), Kind::String | Kind::ConcatenatedString));
+        let is_import = matches!(
+            kinds.of(*statement),
+            Kind::ImportStatement | Kind::ImportFromStatement | Kind::FutureImportStatement
+        );
         if is_docstring || is_import {
             last_header = Some(*statement);
         } else {
@@ -316,9 +321,9 @@ pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
         }
     }
     layout.after_header = last_header.is_some();
-    layout.before_definition = statements
-        .first()
-        .is_some_and(|s| matches!(s.kind(), "function_definition" | "class_definition" | "decorated_definition"));
+    layout.before_definition = statements.first().is_some_and(|s| {
+        matches!(kinds.of(*s), Kind::FunctionDefinition | Kind::ClassDefinition | Kind::DecoratedDefinition)
+    });
     layout.import_at = match (last_header, statements.first()) {
         (Some(header), _) => line_end(src, header.end_byte()),
         (None, Some(first)) => {
@@ -329,8 +334,8 @@ pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
         (None, None) => src.len(),
     };
     for statement in &statements {
-        match statement.kind() {
-            "import_from_statement" => {
+        match kinds.of(*statement) {
+            Kind::ImportFromStatement => {
                 let module = statement.child_by_field_name("module_name").map(|m| text(m, src));
                 if module == Some("contextlib") {
                     for (name, local) in imported_names(*statement, src) {
@@ -340,7 +345,7 @@ pub fn module_layout(root: Node, src: &str) -> ModuleLayout {
                     }
                 }
             }
-            "import_statement" => {
+            Kind::ImportStatement => {
                 for (name, local) in imported_names(*statement, src) {
                     if name == "contextlib" {
                         layout.contextlib = Some(local);
@@ -361,19 +366,20 @@ pub fn imported_locals(statement: Node, src: &str) -> Vec<String> {
 
 /// `(imported, local)` pairs of an import statement (`import a.b` binds `a`).
 fn imported_names(statement: Node, src: &str) -> Vec<(String, String)> {
+    let kinds = KindTable::get();
     let mut out = Vec::new();
     for name in statement.children_by_field_name("name") {
-        match name.kind() {
-            "dotted_name" => {
+        match kinds.of(name) {
+            Kind::DottedName => {
                 let full = dotted_name(name, src);
-                let local = if statement.kind() == "import_statement" {
+                let local = if kinds.of(statement) == Kind::ImportStatement {
                     full.split('.').next().unwrap_or_default().to_string()
                 } else {
                     full.clone()
                 };
                 out.push((full, local));
             }
-            "aliased_import" => {
+            Kind::AliasedImport => {
                 if let (Some(target), Some(alias)) =
                     (name.child_by_field_name("name"), name.child_by_field_name("alias"))
                 {

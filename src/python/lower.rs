@@ -21,7 +21,7 @@ use super::layout::{
 };
 use super::names::Imports;
 use super::symbols::{Hierarchy, Resolver, Sym};
-use super::syntax::{attribute_chain, is_plain_literal, named_children, peel, span, text};
+use super::syntax::{Kind, KindTable, attribute_chain, is_plain_literal, named_children, peel, span, text};
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
 use crate::ir::{
@@ -408,37 +408,39 @@ fn collect_imports(
     imports: &mut Imports,
     depth: usize,
 ) {
+    let kinds = KindTable::get();
     if depth > MAX_DEPTH {
         return;
     }
     for child in node.named_children() {
-        match child.kind_str() {
-            "import_statement" | "import_from_statement" => imports.add_statement(child, src, package, knowledge),
-            "function_definition"
-            | "class_definition"
-            | "decorated_definition"
-            | "block"
-            | "if_statement"
-            | "try_statement"
-            | "with_statement"
-            | "else_clause"
-            | "except_clause"
-            | "finally_clause"
-            | "elif_clause"
-            | "for_statement"
-            | "while_statement" => collect_imports(child, src, package, knowledge, imports, depth + 1),
+        match kinds.of(child) {
+            Kind::ImportStatement | Kind::ImportFromStatement => imports.add_statement(child, src, package, knowledge),
+            Kind::FunctionDefinition
+            | Kind::ClassDefinition
+            | Kind::DecoratedDefinition
+            | Kind::Block
+            | Kind::IfStatement
+            | Kind::TryStatement
+            | Kind::WithStatement
+            | Kind::ElseClause
+            | Kind::ExceptClause
+            | Kind::FinallyClause
+            | Kind::ElifClause
+            | Kind::ForStatement
+            | Kind::WhileStatement => collect_imports(child, src, package, knowledge, imports, depth + 1),
             _ => {}
         }
     }
 }
 
 fn imported_roots(node: Node, src: &str, depth: usize, roots: &mut HashSet<String>) {
+    let kinds = KindTable::get();
     if depth > MAX_DEPTH {
         return;
     }
     for child in node.named_children() {
-        match child.kind_str() {
-            "import_statement" | "import_from_statement" => {
+        match kinds.of(child) {
+            Kind::ImportStatement | Kind::ImportFromStatement => {
                 let text = text(child, src);
                 let module = text
                     .trim_start_matches("from")
@@ -449,7 +451,7 @@ fn imported_roots(node: Node, src: &str, depth: usize, roots: &mut HashSet<Strin
                 if let Some(root) = module.split('.').next().filter(|r| !r.is_empty()) {
                     roots.insert(root.to_string());
                 }
-                if child.kind_str() == "import_statement" {
+                if kinds.of(child) == Kind::ImportStatement {
                     for name in text.trim_start_matches("import").split(',') {
                         if let Some(root) = name.split_whitespace().next().and_then(|n| n.split('.').next()) {
                             roots.insert(root.to_string());
@@ -457,16 +459,16 @@ fn imported_roots(node: Node, src: &str, depth: usize, roots: &mut HashSet<Strin
                     }
                 }
             }
-            "function_definition"
-            | "class_definition"
-            | "decorated_definition"
-            | "block"
-            | "if_statement"
-            | "try_statement"
-            | "with_statement"
-            | "else_clause"
-            | "except_clause"
-            | "finally_clause" => imported_roots(child, src, depth + 1, roots),
+            Kind::FunctionDefinition
+            | Kind::ClassDefinition
+            | Kind::DecoratedDefinition
+            | Kind::Block
+            | Kind::IfStatement
+            | Kind::TryStatement
+            | Kind::WithStatement
+            | Kind::ElseClause
+            | Kind::ExceptClause
+            | Kind::FinallyClause => imported_roots(child, src, depth + 1, roots),
             _ => {}
         }
     }
@@ -475,6 +477,7 @@ fn imported_roots(node: Node, src: &str, depth: usize, roots: &mut HashSet<Strin
 /// Module-level definitions, module-level `name = CALL(...)` (a module-wide pool), and
 /// module-level aliases of imported names (`OPEN = sqlite3.connect`).
 fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
+    let kinds = KindTable::get();
     let mut globals = Vec::new();
     let mut aliases = Vec::new();
     let mut stack = vec![(root, 0usize)];
@@ -483,27 +486,27 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
             continue;
         }
         for stmt in named_children(node) {
-            match stmt.kind_str() {
-                "function_definition" | "class_definition" => {
+            match kinds.of(stmt) {
+                Kind::FunctionDefinition | Kind::ClassDefinition => {
                     if let Some(name) = stmt.field("name") {
                         scope.definitions.insert(text(name, src).to_string());
                     }
                 }
-                "decorated_definition" => {
+                Kind::DecoratedDefinition => {
                     if let Some(name) = stmt.field("definition").and_then(|d| d.field("name")) {
                         scope.definitions.insert(text(name, src).to_string());
                     }
                 }
-                "expression_statement" => {
-                    for assignment in named_children(stmt).into_iter().filter(|n| n.kind_str() == "assignment") {
+                Kind::ExpressionStatement => {
+                    for assignment in named_children(stmt).into_iter().filter(|n| kinds.of(*n) == Kind::Assignment) {
                         let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right")) else {
                             continue;
                         };
-                        if left.kind_str() != "identifier" {
+                        if kinds.of(left) != Kind::Identifier {
                             continue;
                         }
                         let right = peel(right);
-                        if right.kind_str() == "call" {
+                        if kinds.of(right) == Kind::Call {
                             globals.push((text(left, src).to_string(), right));
                         } else if let Some(parts) = attribute_chain(right, src)
                             && let Some(qualified) = scope.imports.resolve(&parts)
@@ -513,8 +516,13 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
                         }
                     }
                 }
-                "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
-                | "finally_clause" => stack.push((stmt, depth + 1)),
+                Kind::IfStatement
+                | Kind::TryStatement
+                | Kind::Block
+                | Kind::ElseClause
+                | Kind::ElifClause
+                | Kind::ExceptClause
+                | Kind::FinallyClause => stack.push((stmt, depth + 1)),
                 _ => {}
             }
         }
@@ -532,10 +540,11 @@ fn collect_module_names(root: Node, src: &str, scope: &mut ModuleScope) {
 
 /// The symbol of a callee as seen at module level or from a class (no locals).
 fn callee_sym(function: Node, src: &str, scope: &ModuleScope, class: Option<&ClassScope>) -> Option<Sym> {
+    let kinds = KindTable::get();
     let function = peel(function);
-    if function.kind_str() == "attribute"
+    if kinds.of(function) == Kind::Attribute
         && let Some(object) = function.field("object").map(peel)
-        && object.kind_str() == "call"
+        && kinds.of(object) == Kind::Call
     {
         let attribute = text(function.field("attribute")?, src);
         let inner = callee_sym(object.field("function")?, src, scope, class)?;
@@ -567,19 +576,24 @@ fn queue_definitions<'t>(
     out: &mut Vec<Pending<'t>>,
     depth: usize,
 ) {
+    let kinds = KindTable::get();
     if depth > MAX_DEPTH {
         return;
     }
     for child in named_children(node) {
-        match child.kind_str() {
-            "function_definition" | "decorated_definition" | "class_definition" => {
+        match kinds.of(child) {
+            Kind::FunctionDefinition | Kind::DecoratedDefinition | Kind::ClassDefinition => {
                 queue_definition(child, src, scope, class, prefix, classes, out, HashMap::default())
             }
             // Definitions under module-level `if`/`try` blocks are still module functions.
-            "if_statement" | "try_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
-            | "finally_clause" | "with_statement" => {
-                queue_definitions(child, src, scope, class, prefix, classes, out, depth + 1)
-            }
+            Kind::IfStatement
+            | Kind::TryStatement
+            | Kind::Block
+            | Kind::ElseClause
+            | Kind::ElifClause
+            | Kind::ExceptClause
+            | Kind::FinallyClause
+            | Kind::WithStatement => queue_definitions(child, src, scope, class, prefix, classes, out, depth + 1),
             _ => {}
         }
     }
@@ -596,21 +610,22 @@ fn queue_definition<'t>(
     out: &mut Vec<Pending<'t>>,
     locals: HashMap<String, String>,
 ) {
-    let inner = if def.kind_str() == "decorated_definition" { def.field("definition") } else { Some(def) };
+    let kinds = KindTable::get();
+    let inner = if kinds.of(def) == Kind::DecoratedDefinition { def.field("definition") } else { Some(def) };
     let Some(inner) = inner else { return };
-    match inner.kind_str() {
-        "function_definition" => {
+    match kinds.of(inner) {
+        Kind::FunctionDefinition => {
             let is_method = class.as_ref().is_some_and(|c| c.qualified == prefix);
             out.push(Pending { node: def, class: class.clone(), is_method, prefix: prefix.to_string(), locals })
         }
-        "class_definition" => {
+        Kind::ClassDefinition => {
             let Some(name) = inner.field("name") else { return };
             let Some(body) = inner.field("body") else { return };
             let qualified = format!("{prefix}.{}", text(name, src));
             let mut facts = ClassFacts { qualified: qualified.clone(), ..ClassFacts::default() };
             if let Some(bases) = inner.field("superclasses") {
                 for base in named_children(bases) {
-                    if base.kind_str() == "keyword_argument" {
+                    if kinds.of(base) == Kind::KeywordArgument {
                         continue;
                     }
                     let base_text = text(base, src);
@@ -638,33 +653,34 @@ fn queue_definition<'t>(
 
 /// `self.x = CALL(...)` in any method of a class.
 fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassScope) -> HashMap<String, Sym> {
+    let kinds = KindTable::get();
     let mut fields = HashMap::default();
     let mut stack = vec![(body, 0usize)];
     while let Some((node, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
             continue;
         }
-        if node.kind_str() == "assignment"
+        if kinds.of(node) == Kind::Assignment
             && let (Some(left), Some(right)) = (node.field("left"), node.field("right"))
             && let Some(parts) = attribute_chain(left, src)
             && parts.len() == 2
             && parts[0] == "self"
         {
             let right = peel(right);
-            if right.kind_str() == "call"
+            if kinds.of(right) == Kind::Call
                 && let Some(function) = right.field("function")
                 && let Some(sym) = callee_sym(function, src, scope, Some(class))
             {
                 fields.insert(parts[1].to_string(), sym.call());
             }
         }
-        if node.kind_str() == "class_definition" && depth > 0 {
+        if kinds.of(node) == Kind::ClassDefinition && depth > 0 {
             continue;
         }
         for child in named_children(node) {
             // An assignment is a statement (or the value of one: `a = self.x = f()`); no
             // expression holds one, so expressions are not searched (except in broken code).
-            if may_hold_statements(child.kind_str()) || child.kind_str() == "assignment" || node.is_error() {
+            if may_hold_statements(kinds.of(child)) || kinds.of(child) == Kind::Assignment || node.is_error() {
                 stack.push((child, depth + 1));
             }
         }
@@ -675,10 +691,47 @@ fn class_field_syms(body: Node, src: &str, scope: &ModuleScope, class: &ClassSco
 /// Whether a node of this kind can hold a statement (`def`, an assignment) among its
 /// descendants: statements and their clauses and blocks, definitions, and broken code, but no
 /// expression. Searches for statements need not look inside anything else.
-fn may_hold_statements(kind: &str) -> bool {
-    matches!(kind, "module" | "block" | "ERROR" | "decorated_definition" | "function_definition" | "class_definition")
-        || kind.ends_with("_statement")
-        || kind.ends_with("_clause")
+fn may_hold_statements(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Module
+            | Kind::Block
+            | Kind::Error
+            | Kind::DecoratedDefinition
+            | Kind::FunctionDefinition
+            | Kind::ClassDefinition
+            // Every `*_statement` and `*_clause` of the grammar (a test checks that none is missing).
+            | Kind::ExpressionStatement
+            | Kind::ReturnStatement
+            | Kind::RaiseStatement
+            | Kind::AssertStatement
+            | Kind::PassStatement
+            | Kind::BreakStatement
+            | Kind::ContinueStatement
+            | Kind::DeleteStatement
+            | Kind::GlobalStatement
+            | Kind::NonlocalStatement
+            | Kind::PrintStatement
+            | Kind::ExecStatement
+            | Kind::TypeAliasStatement
+            | Kind::ImportStatement
+            | Kind::ImportFromStatement
+            | Kind::FutureImportStatement
+            | Kind::IfStatement
+            | Kind::ForStatement
+            | Kind::WhileStatement
+            | Kind::TryStatement
+            | Kind::WithStatement
+            | Kind::MatchStatement
+            | Kind::ElifClause
+            | Kind::ElseClause
+            | Kind::ExceptClause
+            | Kind::FinallyClause
+            | Kind::WithClause
+            | Kind::CaseClause
+            | Kind::ForInClause
+            | Kind::IfClause
+    )
 }
 
 /// How the value of an expression is used by what surrounds it.
@@ -720,6 +773,8 @@ struct FieldFacts {
 
 struct FnLowerer<'a, 's> {
     src: &'s str,
+    /// Held here rather than asked of the lazy static for every node.
+    kinds: &'static KindTable,
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
     class: Option<&'a ClassScope>,
@@ -782,6 +837,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     ) -> Self {
         FnLowerer {
             src,
+            kinds: KindTable::get(),
             scope,
             sites,
             class,
@@ -817,9 +873,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn function(&mut self, def: Node<'s>, prefix: &str, is_method: bool) -> Option<LoweredFunction> {
         let sites_before = self.sites.len();
-        let (decorators, inner) = if def.kind_str() == "decorated_definition" {
+        let (decorators, inner) = if self.kinds.of(def) == Kind::DecoratedDefinition {
             let decorators: Vec<Node> =
-                named_children(def).into_iter().filter(|n| n.kind_str() == "decorator").collect();
+                named_children(def).into_iter().filter(|n| self.kinds.of(*n) == Kind::Decorator).collect();
             (decorators, def.field("definition")?)
         } else {
             (Vec::new(), def)
@@ -886,7 +942,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn function_kind(&self, decorators: &[Node], body: Node) -> FunctionKind {
         for decorator in decorators {
             let Some(expr) = named_children(*decorator).into_iter().next() else { continue };
-            let expr = if expr.kind_str() == "call" { expr.field("function").unwrap_or(expr) } else { expr };
+            let expr = if self.kinds.of(expr) == Kind::Call { expr.field("function").unwrap_or(expr) } else { expr };
             let Some(parts) = attribute_chain(expr, self.src) else { continue };
             let qualified = self.imports.resolve_over(&self.scope.imports, &parts).unwrap_or_else(|| parts.join("."));
             match qualified.as_str() {
@@ -906,30 +962,30 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut list = Vec::new();
         let mut positional = true;
         for param in named_children(params) {
-            if matches!(param.kind_str(), "list_splat_pattern" | "keyword_separator") {
+            if matches!(self.kinds.of(param), Kind::ListSplatPattern | Kind::KeywordSeparator) {
                 positional = false;
             }
             // Every parameter is a local, whatever it holds.
-            let name = match param.kind_str() {
-                "identifier" => Some(param),
-                "default_parameter" | "typed_default_parameter" => param.field("name"),
-                "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
-                    named_children(param).into_iter().find(|n| n.kind_str() == "identifier")
+            let name = match self.kinds.of(param) {
+                Kind::Identifier => Some(param),
+                Kind::DefaultParameter | Kind::TypedDefaultParameter => param.field("name"),
+                Kind::TypedParameter | Kind::ListSplatPattern | Kind::DictionarySplatPattern => {
+                    named_children(param).into_iter().find(|n| self.kinds.of(*n) == Kind::Identifier)
                 }
                 _ => None,
             };
             if let Some(name) = name {
                 let var = self.var(text(name, self.src));
-                if !matches!(param.kind_str(), "list_splat_pattern" | "dictionary_splat_pattern") {
+                if !matches!(self.kinds.of(param), Kind::ListSplatPattern | Kind::DictionarySplatPattern) {
                     list.push(Param { name: text(name, self.src).to_string(), var, positional });
                 }
             }
-            if !matches!(param.kind_str(), "typed_parameter" | "typed_default_parameter") {
+            if !matches!(self.kinds.of(param), Kind::TypedParameter | Kind::TypedDefaultParameter) {
                 continue;
             }
             let name_node = param.field("name").or_else(|| named_children(param).into_iter().next());
             let (Some(name_node), Some(annotation)) = (name_node, param.field("type")) else { continue };
-            if name_node.kind_str() != "identifier" {
+            if self.kinds.of(name_node) != Kind::Identifier {
                 continue;
             }
             if let Some(class) = self.annotation_class(annotation) {
@@ -945,16 +1001,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut node = named_children(annotation).into_iter().next().unwrap_or(annotation);
         // `Optional[X]` and `X | None` name the class X.
         loop {
-            match node.kind_str() {
-                "generic_type" => {
-                    let inner = named_children(node).into_iter().find(|n| n.kind_str() == "type_parameter")?;
+            match self.kinds.of(node) {
+                Kind::GenericType => {
+                    let inner = named_children(node).into_iter().find(|n| self.kinds.of(*n) == Kind::TypeParameter)?;
                     let first = named_children(inner).into_iter().next()?;
                     node = named_children(first).into_iter().next().unwrap_or(first);
                 }
-                "binary_operator" => {
-                    node = named_children(node).into_iter().find(|n| n.kind_str() != "none")?;
+                Kind::BinaryOperator => {
+                    node = named_children(node).into_iter().find(|n| self.kinds.of(*n) != Kind::None)?;
                 }
-                "type" => node = named_children(node).into_iter().next()?,
+                Kind::Type => node = named_children(node).into_iter().next()?,
                 _ => break,
             }
         }
@@ -1007,14 +1063,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn block(&mut self, node: Node<'s>) -> Block {
         let mut out = Block::new();
         if self.enter() {
-            let is_block = node.kind_str() == "block";
+            let is_block = self.kinds.of(node) == Kind::Block;
             let statements = if is_block { named_children(node) } else { vec![node] };
             let mut block_index = None;
             for (i, stmt) in statements.iter().enumerate() {
                 self.stmt_alone = statements.len() == 1;
                 self.stmt_before_exit = statements
                     .get(i + 1)
-                    .is_some_and(|next| matches!(next.kind(), "return_statement" | "raise_statement"));
+                    .is_some_and(|next| matches!(self.kinds.of(*next), Kind::ReturnStatement | Kind::RaiseStatement));
                 self.bound_here = None;
                 self.stmt(*stmt, &mut out);
                 if let Some((site, value)) = self.bound_here.take()
@@ -1052,8 +1108,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn stmt(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
         let (alone, before_exit) = (self.stmt_alone, self.stmt_before_exit);
-        match node.kind_str() {
-            "expression_statement" => {
+        match self.kinds.of(node) {
+            Kind::ExpressionStatement => {
                 for expr in named_children(node) {
                     if let Some(ends) = self.never_returns(expr) {
                         let mut effects = Block::new();
@@ -1066,18 +1122,18 @@ impl<'a, 's> FnLowerer<'a, 's> {
                         continue;
                     }
                     let mut effects = Block::new();
-                    match expr.kind_str() {
-                        "assignment" => {
+                    match self.kinds.of(expr) {
+                        Kind::Assignment => {
                             self.assignment(expr, &mut effects);
                             self.bound_here = self.bound_open(node, expr, &effects);
                         }
-                        "augmented_assignment" => {
+                        Kind::AugmentedAssignment => {
                             // `conns += [conn]` keeps what it adds.
                             if let Some(right) = expr.field("right") {
                                 self.value(right, Role::Store, &mut effects);
                             }
                         }
-                        "string" | "concatenated_string" => {}
+                        Kind::String | Kind::ConcatenatedString => {}
                         _ => {
                             self.value(expr, Role::Discard, &mut effects);
                             self.note_close_statement(node, alone, before_exit, &effects);
@@ -1089,7 +1145,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     }
                 }
             }
-            "return_statement" => {
+            Kind::ReturnStatement => {
                 if let Some(value) = named_children(node).into_iter().next() {
                     self.returns_value = true;
                     if let Some(sym) = self.value_sym(value) {
@@ -1101,43 +1157,43 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 out.push(Stmt::Return { span: at });
             }
-            "raise_statement" => {
+            Kind::RaiseStatement => {
                 for expr in named_children(node) {
                     self.value(expr, Role::Other, out);
                 }
                 out.push(Stmt::Raise { span: at });
             }
-            "break_statement" => out.push(Stmt::Break),
-            "continue_statement" => out.push(Stmt::Continue),
-            "if_statement" => self.if_statement(node, out),
-            "for_statement" => self.for_statement(node, out),
-            "while_statement" => self.while_statement(node, out),
-            "try_statement" => self.try_statement(node, out),
-            "with_statement" => self.with_statement(node, out),
-            "match_statement" => self.match_statement(node, out),
-            "function_definition" | "decorated_definition" | "class_definition" => {
+            Kind::BreakStatement => out.push(Stmt::Break),
+            Kind::ContinueStatement => out.push(Stmt::Continue),
+            Kind::IfStatement => self.if_statement(node, out),
+            Kind::ForStatement => self.for_statement(node, out),
+            Kind::WhileStatement => self.while_statement(node, out),
+            Kind::TryStatement => self.try_statement(node, out),
+            Kind::WithStatement => self.with_statement(node, out),
+            Kind::MatchStatement => self.match_statement(node, out),
+            Kind::FunctionDefinition | Kind::DecoratedDefinition | Kind::ClassDefinition => {
                 self.captures(node, out);
                 self.nested.push(node);
             }
-            "global_statement" | "nonlocal_statement" => {
+            Kind::GlobalStatement | Kind::NonlocalStatement => {
                 for name in named_children(node) {
                     self.outer_names.insert(text(name, self.src).to_string());
                 }
             }
-            "delete_statement" => {
+            Kind::DeleteStatement => {
                 // `del x` drops the name on purpose; the object is finalised when unreferenced.
                 for target in named_children(node)
                     .into_iter()
-                    .flat_map(|n| if n.kind_str() == "expression_list" { named_children(n) } else { vec![n] })
+                    .flat_map(|n| if self.kinds.of(n) == Kind::ExpressionList { named_children(n) } else { vec![n] })
                 {
-                    if target.kind_str() == "identifier"
+                    if self.kinds.of(target) == Kind::Identifier
                         && let Some(var) = self.known_var(text(target, self.src))
                     {
                         out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: span(target) });
                     }
                 }
             }
-            "import_statement" | "import_from_statement" => {
+            Kind::ImportStatement | Kind::ImportFromStatement => {
                 self.raise_point(at, out);
                 self.imports.add_statement(node, self.src, None, self.scope.knowledge);
                 for local in layout::imported_locals(node, self.src) {
@@ -1146,14 +1202,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     }
                 }
             }
-            "pass_statement" | "future_import_statement" | "type_alias_statement" | "comment" => {}
+            Kind::PassStatement | Kind::FutureImportStatement | Kind::TypeAliasStatement | Kind::Comment => {}
             _ => {
                 // assert, print/exec (Python 2), anything new: evaluate it, it can raise.
                 self.raise_point(at, out);
                 for expr in named_children(node) {
                     self.value(expr, Role::Other, out);
                 }
-                if node.kind_str() == "assert_statement"
+                if self.kinds.of(node) == Kind::AssertStatement
                     && let Some(var) = named_children(node).first().and_then(|c| self.asserted_closed(*c, true))
                 {
                     out.push(Stmt::Close { var, span: at });
@@ -1173,9 +1229,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
         const CLEARED_ON_CLOSE: &[&str] = &["sock", "_sock", "fp"];
         const SET_ON_CLOSE: &[&str] = &["closed", "_closed"];
         let expr = peel(expr);
-        let (attribute, cleared) = match expr.kind_str() {
-            "call" => {
-                let method = expr.field("function").filter(|f| f.kind_str() == "attribute")?.field("attribute")?;
+        let (attribute, cleared) = match self.kinds.of(expr) {
+            Kind::Call => {
+                let method =
+                    expr.field("function").filter(|f| self.kinds.of(*f) == Kind::Attribute)?.field("attribute")?;
                 let [argument] = named_children(expr.field("arguments")?)[..] else { return None };
                 match text(method, self.src) {
                     "assertIsNone" => (argument, true),
@@ -1183,24 +1240,27 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     _ => return None,
                 }
             }
-            "comparison_operator" if in_assert => {
+            Kind::ComparisonOperator if in_assert => {
                 let [left, right] = named_children(expr)[..] else { return None };
-                let operators: Vec<&str> = expr.children().map(|c| c.kind()).collect();
-                if right.kind_str() != "none" || !operators.contains(&"is") || operators.contains(&"is not") {
+                let operators: Vec<Kind> = expr.children().map(|c| self.kinds.of(c)).collect();
+                if self.kinds.of(right) != Kind::None
+                    || !operators.contains(&Kind::Is)
+                    || operators.contains(&Kind::IsNot)
+                {
                     return None;
                 }
                 (left, true)
             }
-            "attribute" if in_assert => (expr, false),
+            Kind::Attribute if in_assert => (expr, false),
             _ => return None,
         };
         let attribute = peel(attribute);
-        if attribute.kind_str() != "attribute" {
+        if self.kinds.of(attribute) != Kind::Attribute {
             return None;
         }
         let name = text(attribute.field("attribute")?, self.src);
         let expected = if cleared { CLEARED_ON_CLOSE } else { SET_ON_CLOSE };
-        let object = attribute.field("object").filter(|o| o.kind_str() == "identifier")?;
+        let object = attribute.field("object").filter(|o| self.kinds.of(*o) == Kind::Identifier)?;
         expected.contains(&name).then(|| self.known_var(text(object, self.src))).flatten()
     }
 
@@ -1209,8 +1269,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
         if named_children(statement).len() != 1 || assignment.child_by_field_name("type").is_some() {
             return None;
         }
-        let left = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier")?;
-        let right = assignment.child_by_field_name("right").filter(|r| r.kind() != "assignment")?;
+        let left = assignment.child_by_field_name("left").filter(|l| self.kinds.of(*l) == Kind::Identifier)?;
+        let right = assignment.child_by_field_name("right").filter(|r| self.kinds.of(*r) != Kind::Assignment)?;
         let var = self.known_var(text(left, self.src))?;
         effects.iter().find_map(|effect| match effect {
             Stmt::Open { site, target: Some(target), .. }
@@ -1286,22 +1346,22 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// kept small on purpose (see rules/CL103.md): names, literals, null tests, assignments of
     /// those, attribute sets on the resource itself, and close calls.
     fn can_raise(&self, node: Node) -> bool {
-        match node.kind_str() {
-            "identifier" => false,
-            "assignment" => {
+        match self.kinds.of(node) {
+            Kind::Identifier => false,
+            Kind::Assignment => {
                 let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
                     return false;
                 };
-                let simple_right = is_plain_literal(right) || right.kind_str() == "identifier";
-                match left.kind_str() {
+                let simple_right = is_plain_literal(right) || self.kinds.of(right) == Kind::Identifier;
+                match self.kinds.of(left) {
                     // `f = p.stdout`: reading an attribute of a name.
-                    "identifier" | "pattern_list" | "tuple_pattern" => {
+                    Kind::Identifier | Kind::PatternList | Kind::TuplePattern => {
                         !(simple_right || attribute_chain(right, self.src).is_some() || self.is_pure_call(right))
                     }
-                    "attribute" => {
+                    Kind::Attribute => {
                         let on_resource = left
                             .field("object")
-                            .filter(|o| o.kind_str() == "identifier")
+                            .filter(|o| self.kinds.of(*o) == Kind::Identifier)
                             .and_then(|o| self.known_var(text(o, self.src)))
                             .is_some_and(|v| self.resource_names.contains(&v));
                         let dotted_right = simple_right || attribute_chain(right, self.src).is_some();
@@ -1310,13 +1370,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     _ => true,
                 }
             }
-            "call" => !self.is_close_call(node) && !self.is_pure_call(node),
+            Kind::Call => !self.is_close_call(node) && !self.is_pure_call(node),
             // `yield` raises where the consumer throws in; `yield_` says so itself.
-            "yield" => named_children(node).into_iter().next().is_some_and(|inner| self.can_raise(inner)),
+            Kind::Yield => named_children(node).into_iter().next().is_some_and(|inner| self.can_raise(inner)),
             // Awaiting a close is a close.
-            "await" => named_children(node).into_iter().next().is_none_or(|inner| self.can_raise(inner)),
-            "not_operator" => named_children(node).into_iter().next().is_some_and(|n| n.kind_str() != "identifier"),
-            "comparison_operator" => !is_null_comparison(node, self.src),
+            Kind::Await => named_children(node).into_iter().next().is_none_or(|inner| self.can_raise(inner)),
+            Kind::NotOperator => {
+                named_children(node).into_iter().next().is_some_and(|n| self.kinds.of(n) != Kind::Identifier)
+            }
+            Kind::ComparisonOperator => !is_null_comparison(node, self.src),
             _ => !is_plain_literal(node),
         }
     }
@@ -1324,19 +1386,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// A call of a pure conversion on plain arguments (`Path(name)`, `os.fsdecode(path)`,
     /// `weakref.ref(conn)`), or registering a test cleanup (`self.addCleanup(f.close)`).
     fn is_pure_call(&self, call: Node) -> bool {
-        if call.kind_str() != "call" {
+        if self.kinds.of(call) != Kind::Call {
             return false;
         }
         let Some(function) = call.field("function") else { return false };
-        let plain =
-            |n: &Node| is_plain_literal(*n) || n.kind_str() == "identifier" || attribute_chain(*n, self.src).is_some();
+        let plain = |n: &Node| {
+            is_plain_literal(*n) || self.kinds.of(*n) == Kind::Identifier || attribute_chain(*n, self.src).is_some()
+        };
         let args_plain = call.field("arguments").is_none_or(|a| {
-            named_children(a).into_iter().all(|n| plain(&n) || (n.kind_str() == "call" && self.is_pure_call(n)))
+            named_children(a).into_iter().all(|n| plain(&n) || (self.kinds.of(n) == Kind::Call && self.is_pure_call(n)))
         });
         if !args_plain {
             return false;
         }
-        if function.kind_str() == "attribute"
+        if self.kinds.of(function) == Kind::Attribute
             && function.field("attribute").is_some_and(|a| CLEANUP_REGISTRATIONS.contains(&text(a, self.src)))
         {
             return true;
@@ -1349,14 +1412,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// counted as a statement that can raise, or every pair of closes would be reported.
     fn is_close_call(&self, call: Node) -> bool {
         let Some(function) = call.field("function") else { return false };
-        let args_plain = call
-            .field("arguments")
-            .is_none_or(|a| named_children(a).into_iter().all(|n| is_plain_literal(n) || n.kind_str() == "identifier"));
+        let args_plain = call.field("arguments").is_none_or(|a| {
+            named_children(a).into_iter().all(|n| is_plain_literal(n) || self.kinds.of(n) == Kind::Identifier)
+        });
         if !args_plain {
             return false;
         }
-        match function.kind_str() {
-            "attribute" => {
+        match self.kinds.of(function) {
+            Kind::Attribute => {
                 // A close, a method that closes its object when it fails (`smtp.sendmail`), or
                 // adding a plain value to a container.
                 function.field("attribute").is_some_and(|a| {
@@ -1374,8 +1437,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
             return;
         };
-        match left.kind_str() {
-            "identifier" => {
+        match self.kinds.of(left) {
+            Kind::Identifier => {
                 let name = text(left, self.src);
                 if self.outer_names.contains(name) {
                     self.value(right, Role::Store, out);
@@ -1384,12 +1447,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 let var = self.var(name);
                 self.bind(var, right, out);
             }
-            "pattern_list" | "tuple_pattern" | "list_pattern" => self.unpacking(left, right, out),
+            Kind::PatternList | Kind::TuplePattern | Kind::ListPattern => self.unpacking(left, right, out),
             _ => {
                 // `conn.sock = FakeSocket(...)`: the client now wraps something else.
                 if let Some(["sock" | "_sock" | "socket"]) =
                     left.field("attribute").map(|a| [text(a, self.src)]).as_ref().map(|a| a.as_slice())
-                    && let Some(object) = left.field("object").filter(|o| o.kind_str() == "identifier")
+                    && let Some(object) = left.field("object").filter(|o| self.kinds.of(*o) == Kind::Identifier)
                     && let Some(var) = self.known_var(text(object, self.src))
                 {
                     out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: span(left) });
@@ -1413,15 +1476,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Emits exactly one binding of `var` for the value `right`.
     fn bind(&mut self, var: Var, right: Node<'s>, out: &mut Block) {
         let value = peel(right);
-        match value.kind_str() {
-            "assignment" => {
+        match self.kinds.of(value) {
+            Kind::Assignment => {
                 // `a = b = value`
                 self.assignment(value, out);
-                let inner = value.field("left").filter(|l| l.kind_str() == "identifier");
+                let inner = value.field("left").filter(|l| self.kinds.of(*l) == Kind::Identifier);
                 let src = inner.map(|l| self.var(text(l, self.src)));
                 out.push(Stmt::Assign { dst: var, src, span: span(right) });
             }
-            "conditional_expression" => {
+            Kind::ConditionalExpression => {
                 let parts = named_children(value);
                 if parts.len() == 3 {
                     self.value(parts[1], Role::Other, out);
@@ -1447,12 +1510,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let targets = named_children(left);
         let value = peel(right);
         // `fd, path = tempfile.mkstemp()`: the resource is the first element.
-        if value.kind_str() == "call"
+        if self.kinds.of(value) == Kind::Call
             && let Some(function) = value.field("function")
             && let Some(callee) = self.resolve_callee(function)
             && let Some(resource) = self.resolve_now(&callee).and_then(|q| self.scope.knowledge.opener(&q))
             && self.scope.knowledge.resources[resource].returns == Returns::FdPathTuple
-            && let Some(first) = targets.first().filter(|t| t.kind_str() == "identifier")
+            && let Some(first) = targets.first().filter(|t| self.kinds.of(**t) == Kind::Identifier)
         {
             let var = self.var(text(*first, self.src));
             let qualified = self.resolve_now(&callee).unwrap_or_default();
@@ -1464,11 +1527,14 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             return;
         }
-        let values =
-            if matches!(value.kind_str(), "expression_list" | "tuple") { named_children(value) } else { Vec::new() };
+        let values = if matches!(self.kinds.of(value), Kind::ExpressionList | Kind::Tuple) {
+            named_children(value)
+        } else {
+            Vec::new()
+        };
         if values.len() == targets.len() {
             for (target, value) in targets.into_iter().zip(values) {
-                if target.kind_str() == "identifier" {
+                if self.kinds.of(target) == Kind::Identifier {
                     let var = self.var(text(target, self.src));
                     self.bind(var, value, out);
                 } else {
@@ -1484,12 +1550,16 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn rebind_target(&mut self, target: Node, out: &mut Block) {
-        match target.kind_str() {
-            "identifier" => {
+        match self.kinds.of(target) {
+            Kind::Identifier => {
                 let var = self.var(text(target, self.src));
                 out.push(Stmt::Assign { dst: var, src: None, span: span(target) });
             }
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern" | "parenthesized_expression" => {
+            Kind::PatternList
+            | Kind::TuplePattern
+            | Kind::ListPattern
+            | Kind::ListSplatPattern
+            | Kind::ParenthesizedExpression => {
                 for inner in named_children(target) {
                     self.rebind_target(inner, out);
                 }
@@ -1516,8 +1586,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let then_block = consequence.map(|c| self.block(c)).unwrap_or_default();
         let mut else_block = Block::new();
         if let Some((first, later)) = rest.split_first() {
-            match first.kind_str() {
-                "elif_clause" => {
+            match self.kinds.of(*first) {
+                Kind::ElifClause => {
                     if let Some(cond) = first.field("condition") {
                         let cons = first.field("consequence");
                         if self.enter() {
@@ -1539,21 +1609,21 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `if x`, `if not x`, `if x is None`, `if x is not None`, `if "x" in locals()`.
     fn null_test(&mut self, condition: Node) -> Option<NullTest> {
         let condition = peel(condition);
-        match condition.kind_str() {
-            "identifier" => {
+        match self.kinds.of(condition) {
+            Kind::Identifier => {
                 let var = self.known_var(text(condition, self.src))?;
                 Some(NullTest { var, none_branch: 1 })
             }
             // `if conn.closed:` — on that branch it is not open either.
-            "attribute" => match attribute_chain(condition, self.src)?.as_slice() {
+            Kind::Attribute => match attribute_chain(condition, self.src)?.as_slice() {
                 [name, "closed"] => Some(NullTest { var: self.known_var(name)?, none_branch: 0 }),
                 _ => None,
             },
-            "not_operator" => {
+            Kind::NotOperator => {
                 let inner = self.null_test(condition.field("argument")?)?;
                 Some(NullTest { var: inner.var, none_branch: 1 - inner.none_branch })
             }
-            "comparison_operator" => {
+            Kind::ComparisonOperator => {
                 let parts = named_children(condition);
                 let ops: Vec<&str> =
                     condition.children().filter(|c| !c.is_named()).map(|c| text(c, self.src)).collect();
@@ -1561,7 +1631,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     return None;
                 }
                 let op = ops.join(" ");
-                if parts[1].kind_str() == "none" && parts[0].kind_str() == "identifier" {
+                if self.kinds.of(parts[1]) == Kind::None && self.kinds.of(parts[0]) == Kind::Identifier {
                     let var = self.known_var(text(parts[0], self.src))?;
                     return match op.as_str() {
                         "is" | "==" => Some(NullTest { var, none_branch: 0 }),
@@ -1570,7 +1640,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     };
                 }
                 // `"conn" in locals()`
-                if parts[0].kind_str() == "string" && parts[1].kind_str() == "call" {
+                if self.kinds.of(parts[0]) == Kind::String && self.kinds.of(parts[1]) == Kind::Call {
                     let callee = parts[1].field("function").map(|f| text(f, self.src));
                     if matches!(callee, Some("locals" | "vars" | "dir")) {
                         let name = text(parts[0], self.src).trim_matches(|c| c == '"' || c == '\'');
@@ -1591,17 +1661,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn for_statement(&mut self, node: Node<'s>, out: &mut Block) {
         // `for s in [self._server, *self._socks]: s.close()` closes the fields listed.
         if let (Some(iterable), Some(target)) = (node.field("right"), node.field("left"))
-            && matches!(peel(iterable).kind_str(), "list" | "tuple")
-            && target.kind_str() == "identifier"
+            && matches!(self.kinds.of(peel(iterable)), Kind::List | Kind::Tuple)
+            && self.kinds.of(target) == Kind::Identifier
         {
-            let fields: Vec<String> =
-                named_children(peel(iterable))
-                    .into_iter()
-                    .map(|e| {
-                        if e.kind_str() == "list_splat" { named_children(e).into_iter().next().unwrap_or(e) } else { e }
-                    })
-                    .filter_map(|e| self.self_field(e))
-                    .collect();
+            let fields: Vec<String> = named_children(peel(iterable))
+                .into_iter()
+                .map(|e| {
+                    if self.kinds.of(e) == Kind::ListSplat {
+                        named_children(e).into_iter().next().unwrap_or(e)
+                    } else {
+                        e
+                    }
+                })
+                .filter_map(|e| self.self_field(e))
+                .collect();
             if !fields.is_empty() {
                 let var = self.var(text(target, self.src));
                 self.field_aliases.insert(var, fields);
@@ -1648,23 +1721,24 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut orelse = Block::new();
         let mut finally = Block::new();
         for clause in named_children(node) {
-            match clause.kind_str() {
-                "except_clause" | "except_group_clause" => {
+            match self.kinds.of(clause) {
+                Kind::ExceptClause => {
                     let mut handler = Block::new();
-                    if let Some(block) = named_children(clause).into_iter().rfind(|c| c.kind_str() == "block") {
+                    if let Some(block) = named_children(clause).into_iter().rfind(|c| self.kinds.of(*c) == Kind::Block)
+                    {
                         self.handler_depth += 1;
                         handler = self.block(block);
                         self.handler_depth -= 1;
                     }
                     handlers.push(handler);
                 }
-                "else_clause" => {
+                Kind::ElseClause => {
                     if let Some(block) = clause.field("body") {
                         orelse = self.block(block);
                     }
                 }
-                "finally_clause" => {
-                    if let Some(block) = named_children(clause).into_iter().find(|c| c.kind_str() == "block") {
+                Kind::FinallyClause => {
+                    if let Some(block) = named_children(clause).into_iter().find(|c| self.kinds.of(*c) == Kind::Block) {
                         self.handler_depth += 1;
                         finally = self.block(block);
                         self.handler_depth -= 1;
@@ -1684,10 +1758,10 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let mut branches = Vec::new();
         let mut exhaustive = false;
         if let Some(body) = node.field("body") {
-            for case in named_children(body).into_iter().filter(|c| c.kind_str() == "case_clause") {
+            for case in named_children(body).into_iter().filter(|c| self.kinds.of(*c) == Kind::CaseClause) {
                 let pattern_text = named_children(case)
                     .into_iter()
-                    .find(|c| c.kind_str() == "case_pattern")
+                    .find(|c| self.kinds.of(*c) == Kind::CasePattern)
                     .map(|p| text(p, self.src).trim());
                 if pattern_text == Some("_") && case.field("guard").is_none() {
                     exhaustive = true;
@@ -1705,12 +1779,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     fn with_statement(&mut self, node: Node<'s>, out: &mut Block) {
         let items: Vec<Node> = named_children(node)
             .into_iter()
-            .find(|c| c.kind_str() == "with_clause")
-            .map(|clause| named_children(clause).into_iter().filter(|c| c.kind_str() == "with_item").collect())
+            .find(|c| self.kinds.of(*c) == Kind::WithClause)
+            .map(|clause| named_children(clause).into_iter().filter(|c| self.kinds.of(*c) == Kind::WithItem).collect())
             .unwrap_or_default();
         let with_span = span(node);
         let mut prepared = Vec::new();
-        self.in_async_with = node.children().any(|c| c.kind() == "async");
+        self.in_async_with = node.children().any(|c| self.kinds.of(c) == Kind::Async);
         for &item in &items {
             let mut setup = Block::new();
             let with_item = self.with_item(item, &mut setup);
@@ -1737,7 +1811,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// process: either way the path ends here.
     fn never_returns(&self, expr: Node) -> Option<Ends> {
         let expr = peel(expr);
-        if expr.kind_str() != "call" {
+        if self.kinds.of(expr) != Kind::Call {
             return None;
         }
         let function = expr.field("function")?;
@@ -1755,9 +1829,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// `with pytest.raises(...)`, `with self.assertRaises(...)`, `with mock.patch(...)`.
     fn is_expecting_context(&self, item: Node) -> bool {
         let Some(value) = item.field("value") else { return false };
-        let expr =
-            if value.kind_str() == "as_pattern" { named_children(value).into_iter().next() } else { Some(value) };
-        let Some(call) = expr.map(peel).filter(|e| e.kind_str() == "call") else { return false };
+        let expr = if self.kinds.of(value) == Kind::AsPattern {
+            named_children(value).into_iter().next()
+        } else {
+            Some(value)
+        };
+        let Some(call) = expr.map(peel).filter(|e| self.kinds.of(*e) == Kind::Call) else { return false };
         let Some(parts) = call.field("function").and_then(|f| attribute_chain(f, self.src)) else {
             return false;
         };
@@ -1768,12 +1845,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// Lowers the expression of one `with` item into `setup` and says what the `with` holds.
     fn with_item(&mut self, item: Node<'s>, setup: &mut Block) -> Option<WithItem> {
         let value = item.field("value")?;
-        let (expr, alias) = if value.kind_str() == "as_pattern" {
+        let (expr, alias) = if self.kinds.of(value) == Kind::AsPattern {
             let expr = named_children(value).into_iter().next()?;
             let alias = value
                 .field("alias")
                 .and_then(|a| named_children(a).into_iter().next())
-                .filter(|a| a.kind_str() == "identifier");
+                .filter(|a| self.kinds.of(*a) == Kind::Identifier);
             (expr, alias)
         } else {
             (value, None)
@@ -1781,7 +1858,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let alias_var = alias.map(|a| self.var(text(a, self.src)));
         let item_layout = layout::WithItemLayout {
             value: span(expr),
-            alias: match (value.kind() == "as_pattern", alias) {
+            alias: match (self.kinds.of(value) == Kind::AsPattern, alias) {
                 (false, _) => Alias::None,
                 (true, Some(name)) => Alias::Name(span(name)),
                 (true, None) => Alias::Other,
@@ -1791,7 +1868,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let first_site = self.sites.len();
         let expr = peel(expr);
         let item_span = span(item);
-        let closing_inner = if expr.kind_str() == "call" { self.closing_argument(expr) } else { None };
+        let closing_inner = if self.kinds.of(expr) == Kind::Call { self.closing_argument(expr) } else { None };
         let mut effects = Block::new();
         let (held, exit) = match closing_inner {
             // `with closing(OPEN(...)) as x:` / `with closing(x):`
@@ -1812,7 +1889,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             effects.push(Stmt::Assign { dst: alias, src: None, span: item_span });
         }
-        if closing_inner.is_some_and(|inner| peel(inner).kind_str() == "identifier") {
+        if closing_inner.is_some_and(|inner| self.kinds.of(peel(inner)) == Kind::Identifier) {
             // `closing(conn)` only wraps a name: it cannot raise.
             setup.extend(effects);
         } else {
@@ -1832,8 +1909,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     ) -> Option<Var> {
         expr = peel(expr);
         // `with engine.connect().execution_options(...) as conn:` holds the connection.
-        while expr.kind_str() == "call"
-            && let Some(function) = expr.field("function").filter(|f| f.kind_str() == "attribute")
+        while self.kinds.of(expr) == Kind::Call
+            && let Some(function) = expr.field("function").filter(|f| self.kinds.of(*f) == Kind::Attribute)
             && function
                 .field("attribute")
                 .is_some_and(|m| self.scope.roles.returns_self_methods.contains(text(m, self.src)))
@@ -1846,7 +1923,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             }
             expr = peel(receiver);
         }
-        if expr.kind_str() == "call"
+        if self.kinds.of(expr) == Kind::Call
             && let Some(function) = expr.field("function")
             && let Some(callee) = self.resolve_callee(function)
             && self.closing_argument(expr).is_none()
@@ -1858,7 +1935,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
         }
-        if expr.kind_str() == "identifier" {
+        if self.kinds.of(expr) == Kind::Identifier {
             let var = self.var(text(expr, self.src));
             if let Some(alias) = alias.filter(|a| *a != var) {
                 setup.push(Stmt::Assign { dst: alias, src: Some(var), span: span(expr) });
@@ -1887,7 +1964,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if depth > MAX_DEPTH {
                 continue;
             }
-            if current.kind_str() == "identifier"
+            if self.kinds.of(current) == Kind::Identifier
                 && let Some(var) = self.known_var(text(current, self.src))
                 && seen.insert(var)
             {
@@ -1914,9 +1991,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
     }
 
     fn value_inner(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
-        match node.kind_str() {
-            "identifier" => self.name(node, role, out),
-            "parenthesized_expression" => match named_children(node).as_slice() {
+        match self.kinds.of(node) {
+            Kind::Identifier => self.name(node, role, out),
+            Kind::ParenthesizedExpression => match named_children(node).as_slice() {
                 [inner] => self.value(*inner, role, out),
                 children => {
                     for child in children {
@@ -1925,15 +2002,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     false
                 }
             },
-            "await" => {
+            Kind::Await => {
                 out.push(Stmt::Await { span: span(node) });
                 match named_children(node).into_iter().next() {
                     Some(inner) => self.value(inner, role, out),
                     None => false,
                 }
             }
-            "call" => self.call(node, role, out),
-            "attribute" => {
+            Kind::Call => self.call(node, role, out),
+            Kind::Attribute => {
                 if let Some(field) = self.self_field(node) {
                     match role {
                         Role::Return | Role::Store | Role::Yield => {
@@ -1955,7 +2032,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     // registered to run later.
                     let close_ref = attribute.is_some_and(|a| self.scope.roles.close_methods.contains(a))
                         && matches!(role, Role::Argument | Role::Register | Role::Store | Role::Bind(_));
-                    if close_ref && object.kind_str() == "identifier" {
+                    if close_ref && self.kinds.of(object) == Kind::Identifier {
                         let var = self.var(text(object, self.src));
                         out.push(Stmt::HandOff { var, how: HandOffHow::Registered, span: span(node) });
                     } else if close_ref && let Some(field) = self.self_field(object) {
@@ -1966,11 +2043,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 false
             }
-            "yield" => {
+            Kind::Yield => {
                 self.yield_(node, out);
                 false
             }
-            "expression_list" | "tuple" | "list" | "set" => {
+            Kind::ExpressionList | Kind::Tuple | Kind::List | Kind::Set => {
                 let inner = match role {
                     Role::Return => Role::Return,
                     Role::Discard | Role::Other | Role::Receiver => Role::Other,
@@ -1981,7 +2058,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 false
             }
-            "dictionary" => {
+            Kind::Dictionary => {
                 let inner = if role == Role::Return { Role::Return } else { Role::Store };
                 for pair in named_children(node) {
                     for child in named_children(pair) {
@@ -1990,7 +2067,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 false
             }
-            "conditional_expression" => {
+            Kind::ConditionalExpression => {
                 let parts = named_children(node);
                 let inner = if matches!(role, Role::Bind(_)) { Role::Store } else { role };
                 for (i, part) in parts.into_iter().enumerate() {
@@ -1998,32 +2075,35 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 }
                 false
             }
-            "boolean_operator" => {
+            Kind::BooleanOperator => {
                 let inner = if role == Role::Other || role == Role::Discard { Role::Other } else { Role::Store };
                 for child in named_children(node) {
                     self.value(child, inner, out);
                 }
                 false
             }
-            "named_expression" => {
+            Kind::NamedExpression => {
                 if let (Some(name), Some(value)) = (node.field("name"), node.field("value")) {
                     let var = self.var(text(name, self.src));
                     self.bind(var, value, out);
                 }
                 false
             }
-            "lambda" => {
+            Kind::Lambda => {
                 self.captures(node, out);
                 false
             }
-            "list_splat" | "dictionary_splat" | "keyword_argument" => {
+            Kind::ListSplat | Kind::DictionarySplat | Kind::KeywordArgument => {
                 let value = node.field("value").or_else(|| named_children(node).into_iter().last());
                 if let Some(value) = value {
                     self.value(value, role, out);
                 }
                 false
             }
-            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+            Kind::ListComprehension
+            | Kind::SetComprehension
+            | Kind::DictionaryComprehension
+            | Kind::GeneratorExpression => {
                 for child in named_children(node) {
                     self.value(child, Role::Other, out);
                 }
@@ -2082,7 +2162,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn yield_(&mut self, node: Node<'s>, out: &mut Block) {
         let at = span(node);
-        let is_from = node.children().any(|c| c.kind_str() == "from");
+        let is_from = node.children().any(|c| self.kinds.of(c) == Kind::From);
         match named_children(node).into_iter().next() {
             Some(value) if !is_from => {
                 self.value(value, Role::Yield, out);
@@ -2109,9 +2189,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn call(&mut self, node: Node<'s>, role: Role, out: &mut Block) -> bool {
         let Some(function) = node.field("function") else { return false };
-        let called = match function.kind_str() {
-            "attribute" => function.field("attribute"),
-            "identifier" => Some(function),
+        let called = match self.kinds.of(function) {
+            Kind::Attribute => function.field("attribute"),
+            Kind::Identifier => Some(function),
             _ => None,
         };
         if let Some(called) = called {
@@ -2123,13 +2203,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let callee = self.resolve_callee(function);
         let qualified = callee.as_ref().and_then(|c| self.resolve_now(c));
         let arguments: Vec<Node> = node.field("arguments").map(named_children).unwrap_or_default();
-        let method = (function.kind_str() == "attribute")
+        let method = (self.kinds.of(function) == Kind::Attribute)
             .then(|| function.field("attribute").map(|a| text(a, self.src)))
             .flatten();
-        let receiver = (function.kind_str() == "attribute").then(|| function.field("object")).flatten();
+        let receiver = (self.kinds.of(function) == Kind::Attribute).then(|| function.field("object")).flatten();
 
         if let (Some(method), Some(receiver)) = (method, receiver) {
-            let pooled = arguments.first().filter(|a| a.kind_str() == "identifier");
+            let pooled = arguments.first().filter(|a| self.kinds.of(**a) == Kind::Identifier);
             if let Some(first) = pooled.filter(|_| self.scope.roles.pool_close_methods.contains(method)) {
                 // `pool.putconn(conn)`, `pool.release(conn)`: closed through its pool.
                 let var = self.var(text(*first, self.src));
@@ -2141,12 +2221,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return false;
             }
             if self.scope.roles.close_methods.contains(method) {
-                if receiver.kind_str() == "identifier" && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
+                if self.kinds.of(receiver) == Kind::Identifier && !UNIVERSAL_CLOSE_METHODS.contains(&method) {
                     // `f.read()`: closes an HTTP response (read to the end), not a file; the
                     // checker asks what the resource's own close methods are.
                     let var = self.var(text(receiver, self.src));
                     out.push(Stmt::MethodCall { var, method: method.into(), span: span(node) });
-                } else if receiver.kind_str() == "identifier" {
+                } else if self.kinds.of(receiver) == Kind::Identifier {
                     let var = self.var(text(receiver, self.src));
                     self.close(var, span(node), out);
                 } else if let Some(field) = self.self_field(receiver) {
@@ -2164,7 +2244,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.value(receiver, Role::Receiver, out);
                 return self.enter_context(node, &arguments, role, out);
             }
-            if matches!(method, "__enter__" | "__aenter__") && receiver.kind_str() == "identifier" {
+            if matches!(method, "__enter__" | "__aenter__") && self.kinds.of(receiver) == Kind::Identifier {
                 // `x = conn.__enter__()` is `conn` again.
                 return self.value(receiver, role, out);
             }
@@ -2179,7 +2259,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, qualified.as_deref().unwrap_or_default(), role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.roles.close_functions.contains(q))
-            && let Some(first) = arguments.first().filter(|a| a.kind_str() == "identifier")
+            && let Some(first) = arguments.first().filter(|a| self.kinds.of(**a) == Kind::Identifier)
         {
             // `os.close(fd)`, `shutil.rmtree(path)`
             let var = self.var(text(*first, self.src));
@@ -2212,12 +2292,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
         out: &mut Block,
     ) {
         let Some(function) = call.field("function") else { return };
-        let method = (function.kind_str() == "attribute")
+        let method = (self.kinds.of(function) == Kind::Attribute)
             .then(|| function.field("attribute").map(|a| text(a, self.src)))
             .flatten();
-        match function.field("object").filter(|_| function.kind_str() == "attribute") {
+        match function.field("object").filter(|_| self.kinds.of(function) == Kind::Attribute) {
             Some(receiver)
-                if receiver.kind_str() == "identifier"
+                if self.kinds.of(receiver) == Kind::Identifier
                     && !result_role.keeps()
                     && self.known_var(text(receiver, self.src)).is_some() =>
             {
@@ -2267,17 +2347,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
         for argument in named_children(arguments) {
             // A name passed to a call the project may know: the callee's summary decides
             // whether it borrows, closes or keeps it.
-            let passed = match argument.kind_str() {
-                "identifier" => {
+            let passed = match self.kinds.of(argument) {
+                Kind::Identifier => {
                     position += 1;
                     Some((argument, Arg::Position(position - 1)))
                 }
-                "keyword_argument" => argument
+                Kind::KeywordArgument => argument
                     .field("value")
-                    .filter(|v| v.kind_str() == "identifier")
+                    .filter(|v| self.kinds.of(*v) == Kind::Identifier)
                     .zip(argument.field("name"))
                     .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).into()))),
-                "list_splat" | "dictionary_splat" => None,
+                Kind::ListSplat | Kind::DictionarySplat => None,
                 _ => {
                     position += 1;
                     None
@@ -2291,8 +2371,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 continue;
             }
             if let (Some(call_site), Some(field)) = (site, self.self_field(peel(argument))) {
-                let arg = match argument.kind_str() {
-                    "keyword_argument" => argument.field("name").map(|n| Arg::Keyword(text(n, self.src).into())),
+                let arg = match self.kinds.of(argument) {
+                    Kind::KeywordArgument => argument.field("name").map(|n| Arg::Keyword(text(n, self.src).into())),
                     _ => Some(Arg::Position(position - 1)),
                 };
                 if let Some(arg) = arg {
@@ -2319,10 +2399,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
             Role::Bind(var) => Some(var),
             _ => None,
         };
-        let (inner, exit) = match (argument.kind_str() == "call").then(|| self.closing_argument(argument)).flatten() {
-            Some(inner) => (peel(inner), WithExit::Closes),
-            None => (argument, WithExit::OwnContextManager),
-        };
+        let (inner, exit) =
+            match (self.kinds.of(argument) == Kind::Call).then(|| self.closing_argument(argument)).flatten() {
+                Some(inner) => (peel(inner), WithExit::Closes),
+                None => (argument, WithExit::OwnContextManager),
+            };
         if let Some(field) = self.self_field(inner) {
             self.class_facts.closed_fields.insert(field);
             return false;
@@ -2373,7 +2454,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         };
         let receiver = call
             .field("function")
-            .filter(|f| f.kind_str() == "attribute")
+            .filter(|f| self.kinds.of(*f) == Kind::Attribute)
             .and_then(|f| f.field("object"))
             .map(|r| Box::from(text(r, self.src)));
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
@@ -2393,12 +2474,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
         for (index, argument) in named_children(arguments).into_iter().enumerate() {
             // `#0`: a first positional argument is given (`smtplib.SMTP(host)` connects).
             if index == 0
-                && !matches!(argument.kind_str(), "keyword_argument" | "list_splat" | "dictionary_splat" | "none")
+                && !matches!(
+                    self.kinds.of(argument),
+                    Kind::KeywordArgument | Kind::ListSplat | Kind::DictionarySplat | Kind::None
+                )
             {
                 hint("#0");
             }
-            let value = match argument.kind_str() {
-                "keyword_argument" => {
+            let value = match self.kinds.of(argument) {
+                Kind::KeywordArgument => {
                     if let Some(name) = argument.field("name") {
                         hint(text(name, self.src));
                     }
@@ -2420,9 +2504,11 @@ impl<'a, 's> FnLowerer<'a, 's> {
             {
                 hint(&qualified);
             }
-            let sym = match value.kind_str() {
-                "call" => value.field("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
-                "identifier" => self.known_var(text(value, self.src)).and_then(|v| self.local_syms.get(&v).cloned()),
+            let sym = match self.kinds.of(value) {
+                Kind::Call => value.field("function").and_then(|f| self.resolve_callee(f)).map(Sym::call),
+                Kind::Identifier => {
+                    self.known_var(text(value, self.src)).and_then(|v| self.local_syms.get(&v).cloned())
+                }
                 _ => None,
             };
             if let Some(Sym::Call(callee)) = sym
@@ -2480,8 +2566,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// The local a method call is made on (`pool` in `pool.acquire()`): what it opens is
     /// released with it.
     fn receiver_var(&self, call: Node) -> Option<Var> {
-        let receiver = call.field("function").filter(|f| f.kind_str() == "attribute")?;
-        let object = receiver.field("object").filter(|o| o.kind_str() == "identifier")?;
+        let receiver = call.field("function").filter(|f| self.kinds.of(*f) == Kind::Attribute)?;
+        let object = receiver.field("object").filter(|o| self.kinds.of(*o) == Kind::Identifier)?;
         self.known_var(text(object, self.src))
     }
 
@@ -2489,9 +2575,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// module-level name (import, definition, global), with the attributes after it.
     fn resolve_callee(&self, function: Node) -> Option<Sym> {
         let function = peel(function);
-        if function.kind_str() == "attribute"
+        if self.kinds.of(function) == Kind::Attribute
             && let Some(object) = function.field("object").map(peel)
-            && object.kind_str() == "call"
+            && self.kinds.of(object) == Kind::Call
         {
             let attribute = text(function.field("attribute")?, self.src);
             let inner = self.resolve_callee(object.field("function")?)?;
@@ -2536,9 +2622,9 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// The symbol of a returned expression, for the function's summary.
     fn value_sym(&self, value: Node) -> Option<Sym> {
         let value = peel(value);
-        match value.kind_str() {
-            "call" => Some(self.resolve_callee(value.field("function")?)?.call()),
-            "identifier" | "attribute" => {
+        match self.kinds.of(value) {
+            Kind::Call => Some(self.resolve_callee(value.field("function")?)?.call()),
+            Kind::Identifier | Kind::Attribute => {
                 let parts = attribute_chain(value, self.src)?;
                 let (root, rest) = parts.split_first()?;
                 let base = match self.known_var(root) {
@@ -2557,7 +2643,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
 /// The scheme of a URL written as a plain string literal (`"data:,"` gives `data`).
 fn string_literal_scheme<'s>(node: Node, src: &'s str) -> Option<&'s str> {
-    if node.kind_str() != "string" || named_children(node).iter().any(|c| c.kind_str() == "interpolation") {
+    let kinds = KindTable::get();
+    if kinds.of(node) != Kind::String || named_children(node).iter().any(|c| kinds.of(*c) == Kind::Interpolation) {
         return None;
     }
     let literal = text(node, src);
@@ -2610,15 +2697,16 @@ fn is_factory_name(name: &str) -> bool {
 /// A body that only says "an override does this": docstring, `pass`, `...`,
 /// `raise NotImplementedError`; or an `@abstractmethod`.
 fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {
+    let kinds = KindTable::get();
     if decorators.iter().any(|d| text(*d, src).contains("abstractmethod")) {
         return true;
     }
-    named_children(body).into_iter().all(|stmt| match stmt.kind_str() {
-        "pass_statement" => true,
-        "expression_statement" => named_children(stmt)
+    named_children(body).into_iter().all(|stmt| match kinds.of(stmt) {
+        Kind::PassStatement => true,
+        Kind::ExpressionStatement => named_children(stmt)
             .into_iter()
-            .all(|e| matches!(e.kind_str(), "string" | "ellipsis" | "concatenated_string")),
-        "raise_statement" => text(stmt, src).contains("NotImplementedError"),
+            .all(|e| matches!(kinds.of(e), Kind::String | Kind::Ellipsis | Kind::ConcatenatedString)),
+        Kind::RaiseStatement => text(stmt, src).contains("NotImplementedError"),
         _ => false,
     })
 }
@@ -2626,10 +2714,13 @@ fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {
 /// `x is None`, `x is not None`, `x == None`, `x != None`, and any identity test of two names
 /// (`x is not _SENTINEL`): none of them can raise.
 fn is_null_comparison(node: Node, src: &str) -> bool {
+    let kinds = KindTable::get();
     let parts = named_children(node);
     let operators: Vec<&str> = node.children().filter(|c| !c.is_named()).map(|c| text(c, src)).collect();
     let identity = !operators.is_empty() && operators.iter().all(|op| matches!(*op, "is" | "not" | "is not"));
-    let simple = |n: &Node| matches!(n.kind_str(), "identifier" | "none" | "true" | "false") || is_plain_literal(*n);
+    let simple = |n: &Node| {
+        matches!(kinds.of(*n), Kind::Identifier | Kind::None | Kind::True | Kind::False) || is_plain_literal(*n)
+    };
     if identity && parts.len() == 2 && parts.iter().all(simple) {
         return true;
     }
@@ -2637,26 +2728,29 @@ fn is_null_comparison(node: Node, src: &str) -> bool {
 }
 
 fn is_none_comparison(node: Node, src: &str) -> bool {
+    let kinds = KindTable::get();
     let parts = named_children(node);
-    parts.len() == 2 && parts[0].kind_str() == "identifier" && parts[1].kind_str() == "none" && {
+    parts.len() == 2 && kinds.of(parts[0]) == Kind::Identifier && kinds.of(parts[1]) == Kind::None && {
         node.children().filter(|c| !c.is_named()).all(|c| matches!(text(c, src), "is" | "not" | "is not" | "==" | "!="))
     }
 }
 
 /// Whether a function body yields (not counting nested functions and classes).
 fn contains_yield(node: Node, depth: usize) -> bool {
+    let kinds = KindTable::get();
     if depth > MAX_DEPTH {
         return false;
     }
-    named_children(node).into_iter().any(|child| match child.kind_str() {
-        "yield" => true,
-        "function_definition" | "class_definition" | "decorated_definition" | "lambda" => false,
+    named_children(node).into_iter().any(|child| match kinds.of(child) {
+        Kind::Yield => true,
+        Kind::FunctionDefinition | Kind::ClassDefinition | Kind::DecoratedDefinition | Kind::Lambda => false,
         _ => contains_yield(child, depth + 1),
     })
 }
 
 /// The names of the `def`s nested in a function body (not inside their own bodies).
 fn nested_definition_names(body: Node, src: &str) -> Vec<String> {
+    let kinds = KindTable::get();
     let mut names = Vec::new();
     let mut stack = vec![(body, 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -2664,22 +2758,47 @@ fn nested_definition_names(body: Node, src: &str) -> Vec<String> {
             continue;
         }
         for child in named_children(node) {
-            match child.kind_str() {
-                "function_definition" => {
+            match kinds.of(child) {
+                Kind::FunctionDefinition => {
                     if let Some(name) = child.field("name") {
                         names.push(text(name, src).to_string());
                     }
                 }
-                "decorated_definition" => {
+                Kind::DecoratedDefinition => {
                     if let Some(name) = child.field("definition").and_then(|d| d.field("name")) {
                         names.push(text(name, src).to_string());
                     }
                 }
-                "class_definition" | "lambda" => {}
+                Kind::ClassDefinition | Kind::Lambda => {}
                 kind if may_hold_statements(kind) || node.is_error() => stack.push((child, depth + 1)),
                 _ => {}
             }
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::syntax::kind_name;
+
+    /// [`may_hold_statements`] lists the kinds its rule names: every statement and clause of the
+    /// grammar, whatever its id. Hidden kinds (`_simple_statement`) are left out: no node has one.
+    #[test]
+    fn the_kinds_that_may_hold_statements_are_every_statement_and_clause() {
+        let kinds = KindTable::get();
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        let count = u16::try_from(language.node_kind_count()).expect("fewer than 65535 kinds");
+        let node_kinds = (0..count).filter(|id| language.node_kind_is_visible(*id)).chain([u16::MAX]);
+        for id in node_kinds {
+            let name = kind_name(id);
+            let by_name = matches!(
+                name,
+                "module" | "block" | "ERROR" | "decorated_definition" | "function_definition" | "class_definition"
+            ) || name.ends_with("_statement")
+                || name.ends_with("_clause");
+            assert_eq!(may_hold_statements(kinds.of_id(id)), by_name, "{name:?} (id {id})");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use crate::hash::FastMap as HashMap;
 use super::syntax::Node;
 
 use super::knowledge::Knowledge;
-use super::syntax::{dotted_name, text};
+use super::syntax::{Kind, KindTable, dotted_name, text};
 
 #[derive(Debug, Clone, Default)]
 pub struct Imports {
@@ -30,16 +30,17 @@ impl Imports {
     /// Records an `import ...`, `from ... import ...` or `from __future__ import ...` statement.
     /// `package` is the dotted package of the module being read, for relative imports.
     pub fn add_statement(&mut self, node: Node, src: &str, package: Option<&str>, knowledge: &Knowledge) {
-        match node.kind_str() {
-            "import_statement" => {
+        let kinds = KindTable::get();
+        match kinds.of(node) {
+            Kind::ImportStatement => {
                 for name in node.children_by_field_name("name") {
-                    match name.kind_str() {
-                        "dotted_name" => {
+                    match kinds.of(name) {
+                        Kind::DottedName => {
                             let full = dotted_name(name, src);
                             let root = full.split('.').next().unwrap_or_default().to_string();
                             self.bind(&root.clone(), root);
                         }
-                        "aliased_import" => {
+                        Kind::AliasedImport => {
                             if let (Some(target), Some(alias)) = (name.field("name"), name.field("alias")) {
                                 self.bind(text(alias, src), dotted_name(target, src));
                             }
@@ -48,7 +49,7 @@ impl Imports {
                     }
                 }
             }
-            "import_from_statement" => {
+            Kind::ImportFromStatement => {
                 let Some(module) = node.field("module_name") else {
                     return;
                 };
@@ -58,12 +59,12 @@ impl Imports {
                 let mut any_name = false;
                 for name in node.children_by_field_name("name") {
                     any_name = true;
-                    match name.kind_str() {
-                        "dotted_name" => {
+                    match kinds.of(name) {
+                        Kind::DottedName => {
                             let imported = dotted_name(name, src);
                             self.bind(&imported.clone(), join(&module, &imported));
                         }
-                        "aliased_import" => {
+                        Kind::AliasedImport => {
                             if let (Some(target), Some(alias)) = (name.field("name"), name.field("alias")) {
                                 self.bind(text(alias, src), join(&module, &dotted_name(target, src)));
                             }
@@ -71,7 +72,7 @@ impl Imports {
                         _ => {}
                     }
                 }
-                let has_star = node.children().any(|c| c.kind_str() == "wildcard_import");
+                let has_star = node.children().any(|c| kinds.of(c) == Kind::WildcardImport);
                 if !any_name && has_star {
                     self.bind_star(&module, knowledge);
                 }
@@ -122,9 +123,10 @@ fn join(module: &str, name: &str) -> String {
 
 /// The absolute module of a `from X import` clause; relative imports need the package.
 fn from_module(node: Node, src: &str, package: Option<&str>) -> Option<String> {
-    match node.kind_str() {
-        "dotted_name" => Some(dotted_name(node, src)),
-        "relative_import" => {
+    let kinds = KindTable::get();
+    match kinds.of(node) {
+        Kind::DottedName => Some(dotted_name(node, src)),
+        Kind::RelativeImport => {
             let raw = text(node, src);
             let dots = raw.chars().take_while(|&c| c == '.').count();
             let rest = raw[dots..].trim();
