@@ -203,18 +203,22 @@ const READ_AS_PYTHON_READS: &[(&str, &str)] = &[
 /// a `with` item of a tuple, ours has the star of the whole operand, an assignment, or the item
 /// inside the parentheses.
 fn is_a_tree_sitter_misreading(difference: &str) -> bool {
-    let kind = |who: &str| {
-        difference
-            .lines()
-            .find_map(|line| line.trim_start().strip_prefix(who))
-            .and_then(|rest| rest.split_whitespace().next())
+    // Each side of the difference is `kind range (row, field) \`text\``.
+    let side = |who: &str| {
+        let line = difference.lines().find_map(|line| line.trim_start().strip_prefix(who))?;
+        let kind = line.split_whitespace().next()?;
+        let text = line.split_once('`').map_or("", |(_, rest)| rest.strip_suffix('`').unwrap_or(rest));
+        Some((kind, text))
     };
-    matches!(
-        (kind("tree-sitter:"), kind("ruff:")),
-        (Some("attribute" | "call" | "subscript"), Some("list_splat" | "list_splat_pattern"))
-            | (Some("type_alias_statement"), Some("expression_statement"))
-            | (Some("with_item"), Some("with_item"))
-    )
+    let (Some((theirs, their_text)), Some((ours, our_text))) = (side("tree-sitter:"), side("ruff:")) else {
+        return false;
+    };
+    match (theirs, ours) {
+        ("attribute" | "call" | "subscript", "list_splat" | "list_splat_pattern") => our_text.starts_with('*'),
+        ("type_alias_statement", "expression_statement") => their_text.starts_with("type"),
+        ("with_item", "with_item") => their_text.starts_with('(') && !our_text.starts_with('('),
+        _ => false,
+    }
 }
 
 #[test]
