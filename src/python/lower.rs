@@ -2541,6 +2541,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 out.push(Stmt::Open { site, target: None, owner: None, span: at });
                 false
             }
+            Role::Discard | Role::Store | Role::Register | Role::Argument | Role::Other if !ends_in_binding(out) => {
+                // Opened and handed off at once, under a name nothing else mentions: no
+                // statement of the function can observe it, and the checker would find it
+                // given away. Most calls are such (every call passed as an argument), so the
+                // pair is not kept. After a binding it is kept all the same: it separates the
+                // binding from the point where the statement can raise (see
+                // `with_may_raise`).
+                false
+            }
             Role::Discard => {
                 // A bare `OPEN(...)` statement is most often a test that expects it to raise
                 // (`with pytest.raises(...): sqlite3.connect(bad)`), or a process started and
@@ -2696,6 +2705,12 @@ fn is_factory_name(name: &str) -> bool {
 
 /// A body that only says "an override does this": docstring, `pass`, `...`,
 /// `raise NotImplementedError`; or an `@abstractmethod`.
+/// Whether `block` ends in a binding: the statements [`FnLowerer::with_may_raise`] puts after
+/// the point where a statement can raise.
+fn ends_in_binding(block: &Block) -> bool {
+    matches!(block.last(), Some(Stmt::Open { target: Some(_), .. } | Stmt::Assign { .. }))
+}
+
 fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {
     let kinds = KindTable::get();
     if decorators.iter().any(|d| text(*d, src).contains("abstractmethod")) {
@@ -2800,5 +2815,52 @@ mod tests {
                 || name.ends_with("_clause");
             assert_eq!(may_hold_statements(kinds.of_id(id)), by_name, "{name:?} (id {id})");
         }
+    }
+
+    /// The statements of the only function of `source`, one letter each, nested blocks in
+    /// brackets: `O` open, `H` hand-off, `P` pass, `R` may raise, `U` use, `A` assign.
+    fn statements_of(source: &str) -> String {
+        fn letters(block: &[Stmt], out: &mut String) {
+            for stmt in block {
+                out.push(match stmt {
+                    Stmt::Open { .. } => 'O',
+                    Stmt::HandOff { .. } => 'H',
+                    Stmt::Pass { .. } => 'P',
+                    Stmt::MayRaise { .. } => 'R',
+                    Stmt::Use { .. } => 'U',
+                    Stmt::Assign { .. } => 'A',
+                    Stmt::Return { .. } => 'T',
+                    _ => '?',
+                });
+                stmt.for_each_child_block(|inner| {
+                    out.push('[');
+                    letters(inner, out);
+                    out.push(']');
+                });
+            }
+        }
+        let knowledge = crate::python::knowledge::Knowledge::builtin();
+        let info = crate::ModuleInfo { name: "m", package: None };
+        let unit = crate::python::project::lower_unit("m.py", info, source, knowledge);
+        let [function] = unit.lowered.functions.as_slice() else { panic!("one function in {source:?}") };
+        let mut out = String::new();
+        letters(&function.ir.body, &mut out);
+        out
+    }
+
+    /// A call whose result is handed off at once under a name nothing mentions (an argument, a
+    /// bare call, a stored value) leaves no open of its own: only what it is given and where it
+    /// can raise. Its site is kept for the call's arguments (`P`).
+    #[test]
+    fn a_call_handed_off_at_once_leaves_no_statement() {
+        assert_eq!(statements_of("import os\ndef f(x):\n    os.g(x)\n"), "PR");
+        assert_eq!(statements_of("import os\ndef f(x):\n    os.g(os.h(x))\n"), "PR");
+        assert_eq!(statements_of("import os\ndef f(x):\n    x.y = os.g()\n"), "UR");
+        // Bound or returned, it is kept.
+        assert_eq!(statements_of("import os\ndef f(x):\n    y = os.g(x)\n    return y\n"), "PROHT");
+        assert_eq!(statements_of("import os\ndef f():\n    return os.g()\n"), "OHRT");
+        // After a binding of the same statement it is kept: the point where the statement can
+        // raise comes after it, with `y` bound.
+        assert_eq!(statements_of("import os\ndef f(x):\n    y, x.z = os.g(), os.h()\n"), "OOHR");
     }
 }
