@@ -379,7 +379,6 @@ pub struct Rechecker<'k> {
 struct PythonRun<'k> {
     project: Project<'k>,
     summaries: crate::hash::FastMap<String, Summary>,
-    functions: crate::hash::FastMap<String, (usize, usize)>,
     /// The module of each file of the run, if it was lowered.
     unit_of_file: Vec<Option<usize>>,
 }
@@ -389,8 +388,8 @@ impl Rechecker<'_> {
     fn free_in_background(self) {
         #[cfg(feature = "python")]
         if let Some(run) = self.python {
-            let PythonRun { project, summaries, functions, unit_of_file: _ } = run;
-            crate::parallel::drop_in_background((project.modules, project.hierarchy, summaries, functions));
+            let PythonRun { project, summaries, unit_of_file: _ } = run;
+            crate::parallel::drop_in_background((project.modules, project.hierarchy, summaries));
         }
     }
 
@@ -402,7 +401,12 @@ impl Rechecker<'_> {
             SourceKind::Python => {
                 let Some(run) = &self.python else { return Vec::new() };
                 match run.unit_of_file.get(index).copied().flatten() {
-                    Some(module) => run.project.recheck_module(module, text, &run.summaries, &run.functions),
+                    // The index borrows the project's names, so it is made again for each text
+                    // (a millisecond on CPython's `Lib`; only fixed files are checked again).
+                    Some(module) => {
+                        let functions = run.project.function_index();
+                        run.project.recheck_module(module, text, &run.summaries, &functions)
+                    }
                     // A file the run did not parse (it mentions nothing that matters): only its
                     // suppression comments are judged.
                     None => Vec::new(),
@@ -732,6 +736,11 @@ fn finish_python<'k>(
     }
 
     debug_phase("rounds done");
+    // No round reads more: the identifiers kept for one are not needed while checking.
+    drop(skipped);
+    for kept in &mut module_files {
+        kept.identifiers = None;
+    }
     let functions = project.function_index();
     // The largest modules first, so that neither core is left with one at the end.
     let mut module_ids: Vec<usize> = (0..project.modules.len()).collect();
@@ -781,7 +790,8 @@ fn finish_python<'k>(
             (None, None) => FileResult::new(display_path(&files[i].path)),
         })
         .collect();
-    (results, PythonRun { project, summaries, functions, unit_of_file })
+    drop(functions);
+    (results, PythonRun { project, summaries, unit_of_file })
 }
 
 /// Calls too common to look for a definition of in other files.
@@ -1028,11 +1038,28 @@ fn select_more(
             })
         })
         .collect();
-    let relowered = parallel_map(&work, |(m, wanted, factories_only)| {
-        let unit = &project.modules[*m];
+    // Each module is lowered again in place: the old lowering is freed as soon as the new one
+    // is made, not once every module is done (on CPython's `Lib` twenty of the largest modules
+    // are lowered again, and both lowerings of all of them at once were the run's peak).
+    let partial = project.modules.iter().filter(|unit| unit.partial).count();
+    let mut work_of: crate::hash::FastMap<usize, (HashSet<String>, Vec<&str>)> =
+        work.into_iter().map(|(m, wanted, factories_only)| (m, (wanted, factories_only))).collect();
+    let slots: Vec<(usize, HashSet<String>, Vec<&str>, std::sync::Mutex<&mut ModuleUnit>)> = project
+        .modules
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(m, unit)| {
+            let (wanted, factories_only) = work_of.remove(&m)?;
+            Some((m, wanted, factories_only, std::sync::Mutex::new(unit)))
+        })
+        .collect();
+    let work_count = slots.len();
+    let modules_of_work: Vec<usize> = slots.iter().map(|(m, ..)| *m).collect();
+    let outcomes = parallel_map(&slots, |(m, wanted, factories_only, slot)| {
+        let Ok(mut unit) = slot.lock() else { return Relowered::No };
         let kept = &module_files[*m];
         // The text was not kept; it is read again, and must be the one read before.
-        let text = read_again(&files[kept.file].path, kept.stamp)?;
+        let Some(text) = read_again(&files[kept.file].path, kept.stamp) else { return Relowered::No };
         // For new factories only: a name only in the parts parsed adds no part (those and
         // what they call are in already).
         if !factories_only.is_empty()
@@ -1042,38 +1069,53 @@ fn select_more(
                     .any(|name| memchr::memmem::find(&text.as_bytes()[gap.clone()], name.as_bytes()).is_some())
             })
         {
-            return None;
+            return Relowered::No;
         }
-        let module = ModuleInfo { name: &unit.name, package: unit.package.as_deref() };
-        std::panic::catch_unwind(|| {
+        let old: &ModuleUnit = &unit;
+        let module = ModuleInfo { name: &old.name, package: old.package.as_deref() };
+        let new = std::panic::catch_unwind(|| {
             let module_name = crate::python::select::ModuleName { name: module.name, package: module.package };
             let selected = crate::python::select::select(&text, module_name, reading.needles, wanted);
             // The same parts as before: nothing to parse again.
-            if selected.selection == unit.selection {
+            if selected.selection == old.selection {
                 return None;
             }
             let whole = reading.mode == ParseMode::Whole;
-            project::lower_selected(&unit.path, module, &text, knowledge, selected, wanted, whole)
+            project::lower_selected(&old.path, module, &text, knowledge, selected, wanted, whole)
         })
         .ok()
-        .flatten()
+        .flatten();
+        let Some(new) = new else { return Relowered::No };
+        if new.partial && new.unselected_defs == old.unselected_defs && new.called == old.called {
+            return Relowered::Same;
+        }
+        **unit = new;
+        Relowered::Replaced
     });
+    drop(slots);
     if std::env::var_os("CONNLINT_DEBUG_ROUNDS").is_some() {
-        let partial = project.modules.iter().filter(|unit| unit.partial).count();
-        let again = relowered.iter().filter(|unit| unit.is_some()).count();
-        eprintln!("selected again {} of {partial} modules parsed in part; parsed again {again}", work.len());
+        let again = outcomes.iter().filter(|outcome| **outcome != Relowered::No).count();
+        eprintln!("selected again {work_count} of {partial} modules parsed in part; parsed again {again}");
     }
     let mut changed = false;
-    for ((m, ..), unit) in work.into_iter().zip(relowered) {
-        let Some(unit) = unit else { continue };
-        let old = &project.modules[m];
-        if unit.partial && unit.unselected_defs == old.unselected_defs && unit.called == old.called {
-            continue;
+    for (m, outcome) in modules_of_work.into_iter().zip(outcomes) {
+        if outcome == Relowered::Replaced {
+            project.replaced(m);
+            changed = true;
         }
-        project.replace(m, unit);
-        changed = true;
     }
     changed
+}
+
+/// What [`select_more`] did with a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relowered {
+    /// Nothing new to parse in it.
+    No,
+    /// Parsed again, to the same effect: the old lowering is kept.
+    Same,
+    /// Parsed again, and the new lowering put in place of the old.
+    Replaced,
 }
 
 /// The byte strings whose presence makes a Rust file worth parsing: a path into a crate the

@@ -275,12 +275,11 @@ impl<'k> Project<'k> {
         self.passes.push(std::sync::OnceLock::new());
     }
 
-    /// Puts a new lowering of module `index` (more of it parsed) in place of the old one.
-    pub fn replace(&mut self, index: usize, unit: ModuleUnit) {
-        for class in &unit.lowered.classes {
+    /// Takes note that module `index` was lowered again in place (more of it parsed).
+    pub fn replaced(&mut self, index: usize) {
+        for class in &self.modules[index].lowered.classes {
             self.hierarchy.bases.insert(class.qualified.clone(), class.bases.clone());
         }
-        self.modules[index] = unit;
         self.passes[index] = std::sync::OnceLock::new();
     }
 
@@ -374,11 +373,11 @@ impl<'k> Project<'k> {
     }
 
     /// Every function of the project by qualified name (names defined twice are left out).
-    pub fn function_index(&self) -> HashMap<String, FunctionRef> {
-        let mut index: HashMap<String, Option<FunctionRef>> = HashMap::default();
+    pub fn function_index(&self) -> HashMap<&str, FunctionRef> {
+        let mut index: HashMap<&str, Option<FunctionRef>> = HashMap::default();
         for (m, unit) in self.modules.iter().enumerate() {
             for (f, function) in unit.lowered.functions.iter().enumerate() {
-                index.entry(function.qualified.clone()).and_modify(|slot| *slot = None).or_insert(Some((m, f)));
+                index.entry(function.qualified.as_str()).and_modify(|slot| *slot = None).or_insert(Some((m, f)));
             }
         }
         index.into_iter().filter_map(|(name, slot)| slot.map(|r| (name, r))).collect()
@@ -390,7 +389,7 @@ impl<'k> Project<'k> {
         &self,
         module: usize,
         summaries: &HashMap<String, Summary>,
-        functions: &HashMap<String, FunctionRef>,
+        functions: &HashMap<&str, FunctionRef>,
         text_of: TextOf,
     ) -> Result<Vec<Diagnostic>, TextChanged> {
         self.check_unit(module, &self.modules[module], summaries, functions, text_of)
@@ -403,7 +402,7 @@ impl<'k> Project<'k> {
         module: usize,
         text: &str,
         summaries: &HashMap<String, Summary>,
-        functions: &HashMap<String, FunctionRef>,
+        functions: &HashMap<&str, FunctionRef>,
     ) -> Vec<Diagnostic> {
         let old = &self.modules[module];
         let info = ModuleInfo { name: &old.name, package: old.package.as_deref() };
@@ -418,7 +417,7 @@ impl<'k> Project<'k> {
         module: usize,
         unit: &ModuleUnit,
         summaries: &HashMap<String, Summary>,
-        functions: &HashMap<String, FunctionRef>,
+        functions: &HashMap<&str, FunctionRef>,
         text_of: TextOf,
     ) -> Result<Vec<Diagnostic>, TextChanged> {
         let text = LazyText::new(text_of);
@@ -780,7 +779,7 @@ type FunctionRef = (usize, usize);
 struct ProjectOracle<'p> {
     project: &'p Project<'p>,
     summaries: &'p HashMap<String, Summary>,
-    functions: &'p HashMap<String, FunctionRef>,
+    functions: &'p HashMap<&'p str, FunctionRef>,
     /// The module's text and sites (a new text of it while fixing).
     unit: &'p ModuleUnit,
     resolved: Rc<Vec<Option<Resolved>>>,
@@ -872,7 +871,7 @@ impl Oracle for ProjectOracle<'_> {
         let function = hierarchy
             .find(&called, |name| self.functions.contains_key(name))
             .or_else(|| hierarchy.find(&format!("{called}.__init__"), |name| self.functions.contains_key(name)))
-            .and_then(|name| self.functions.get(&name));
+            .and_then(|name| self.functions.get(name.as_str()));
         let Some(&function) = function else { return ArgumentEffect::Borrow };
         let callee = &self.project.modules[function.0].lowered.functions[function.1];
         if callee.is_abstract {
