@@ -1044,7 +1044,7 @@ fn select_more(
     let partial = project.modules.iter().filter(|unit| unit.partial).count();
     let mut work_of: crate::hash::FastMap<usize, (HashSet<String>, Vec<&str>)> =
         work.into_iter().map(|(m, wanted, factories_only)| (m, (wanted, factories_only))).collect();
-    let slots: Vec<(usize, HashSet<String>, Vec<&str>, std::sync::Mutex<&mut ModuleUnit>)> = project
+    let slots: Vec<RelowerSlot> = project
         .modules
         .iter_mut()
         .enumerate()
@@ -1106,6 +1106,10 @@ fn select_more(
     }
     changed
 }
+
+/// A module [`select_more`] may lower again: its index, the definitions wanted in it, the new
+/// factories it may call, and the module itself, to put the new lowering in place of.
+type RelowerSlot<'a, 'p> = (usize, HashSet<String>, Vec<&'a str>, std::sync::Mutex<&'p mut ModuleUnit>);
 
 /// What [`select_more`] did with a module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
