@@ -1109,9 +1109,11 @@ fn select_more(
 
 /// A module [`select_more`] may lower again: its index, the definitions wanted in it, the new
 /// factories it may call, and the module itself, to put the new lowering in place of.
+#[cfg(feature = "python")]
 type RelowerSlot<'a, 'p> = (usize, HashSet<String>, Vec<&'a str>, std::sync::Mutex<&'p mut ModuleUnit>);
 
 /// What [`select_more`] did with a module.
+#[cfg(feature = "python")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Relowered {
     /// Nothing new to parse in it.
