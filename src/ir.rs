@@ -22,7 +22,6 @@ pub type SiteId = u32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Function {
-    pub name: String,
     /// The span of the `def` header, for messages about the function itself.
     pub span: Span,
     pub body: Block,

@@ -42,10 +42,10 @@ fn scopes<'m>(module: &'m LoweredModule, function: &'m LoweredFunction) -> Vec<&
 
 fn local_meaning<'m>(scopes: &[&'m LoweredFunction], name: &str) -> Local<'m> {
     for function in scopes {
-        if let Some((_, qualified)) = function.layout.imports.iter().find(|(local, _)| local == name) {
+        if let Some((_, qualified)) = function.layout().imports.iter().find(|(local, _)| local == name) {
             return Local::Imports(qualified);
         }
-        if function.layout.locals.iter().any(|local| local == name) {
+        if function.layout().locals.iter().any(|local| local == name) {
             return Local::Shadowed;
         }
     }
@@ -103,7 +103,7 @@ fn import_edit(source: &str, module: &LoweredModule, statement: &str) -> Edit {
 /// `base`, or `base2`, `base3`... whichever the function does not mention (`None` when its
 /// names were not collected).
 pub fn fresh_name(function: &LoweredFunction, base: &str) -> Option<String> {
-    let names = function.layout.names.as_ref()?;
+    let names = function.layout().names.as_ref()?;
     if !names.contains(base) {
         return Some(base.to_string());
     }
@@ -186,7 +186,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let source = finding.source()?;
     let function = finding.function;
     let name = finding.site.binding.as_deref()?;
-    let block = function.layout.blocks.get(bound.block as usize)?;
+    let block = function.layout().blocks.get(bound.block as usize)?;
     let unit = &source[block.unit?.range()];
     let following = block.statements.get(bound.index as usize + 1..)?;
     let site = finding.report.site;
@@ -195,14 +195,14 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     if events.aliased_or_wrapped || events.null_tested {
         return None;
     }
-    let mentions = function.layout.mentions_of(name)?;
+    let mentions = function.layout().mentions_of(name)?;
     if mentions.iter().any(|m| m.start < bound.statement.start) {
         return None;
     }
     let contains = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
     let mentioned_in = |mentions: &[Span]| following.iter().rposition(|s| mentions.iter().any(|m| contains(*s, *m)));
     let last_own = mentioned_in(mentions)?;
-    let closes = &function.layout.close_statements;
+    let closes = &function.layout().close_statements;
     let trailing_close = closes
         .iter()
         .find(|c| c.statement == following[last_own] && events.closes.contains(&c.call))
@@ -210,7 +210,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     // What is opened from it (a cursor) needs it open while it is used.
     let derived: Vec<Span> = derived_names(finding, var)
         .iter()
-        .filter_map(|n| function.layout.mentions_of(n))
+        .filter_map(|n| function.layout().mentions_of(n))
         .flatten()
         .copied()
         .filter(|m| m.start >= bound.statement.end)
@@ -394,7 +394,7 @@ impl BlockPlan<'_> {
                 (line_start(source, c.statement.start as usize), next_line_start(source, c.statement.end as usize))
             })
             .collect();
-        let strings = &self.function.layout.multiline_strings;
+        let strings = &self.function.layout().multiline_strings;
         let mut out = String::new();
         let mut at = from;
         while at < to {

@@ -115,6 +115,21 @@ pub struct FunctionLayout {
 }
 
 impl FunctionLayout {
+    /// A function's text that says nothing a fix needs.
+    pub const EMPTY: FunctionLayout = FunctionLayout {
+        names: None,
+        mentions: Vec::new(),
+        locals: Vec::new(),
+        imports: Vec::new(),
+        multiline_strings: Vec::new(),
+        close_statements: Vec::new(),
+        blocks: Vec::new(),
+    };
+
+    pub fn is_empty(&self) -> bool {
+        *self == FunctionLayout::EMPTY
+    }
+
     /// Where `name` is mentioned, if it is a name bound by one of the function's calls.
     pub fn mentions_of(&self, name: &str) -> Option<&[Span]> {
         self.mentions.iter().find(|(n, _)| n == name).map(|(_, spans)| spans.as_slice())

@@ -168,7 +168,7 @@ pub struct LoweredFunction {
     /// Some `return` statement gives back a value.
     pub returns_value: bool,
     /// The parameters a caller passes (without a method's `self`/`cls`).
-    pub params: Vec<Param>,
+    pub params: Box<[Param]>,
     /// Its body only raises `NotImplementedError` (or is `pass`/`...`), or it is an
     /// `@abstractmethod`: what it does with its arguments is up to an override.
     pub is_abstract: bool,
@@ -177,16 +177,25 @@ pub struct LoweredFunction {
     /// It calls a fake or a mock (`self.fakehttp(...)`, `MockHTTPHandler(...)`,
     /// `add_ordered_mock_handlers(...)`): in a test, its clients may talk to those fakes.
     pub calls_fakes: bool,
-    /// What its text says, for fixes.
-    pub layout: Box<FunctionLayout>,
+    /// What its text says, for fixes: `None` when it says nothing (a function that binds no
+    /// call's result, as most do), see [`LoweredFunction::layout`].
+    pub layout: Option<Box<FunctionLayout>>,
     /// Its call sites: the indexes into [`LoweredModule::sites`] its lowering added.
     pub sites: std::ops::Range<u32>,
+}
+
+impl LoweredFunction {
+    /// What its text says, for fixes.
+    pub fn layout(&self) -> &FunctionLayout {
+        static NOTHING: FunctionLayout = FunctionLayout::EMPTY;
+        self.layout.as_deref().unwrap_or(&NOTHING)
+    }
 }
 
 /// A parameter of a function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
-    pub name: String,
+    pub name: Box<str>,
     pub var: Var,
     /// It can be passed by position (it comes before any `*` or `*args`).
     pub positional: bool,
@@ -909,16 +918,17 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let var_count = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
         let is_test = self.kind == FunctionKind::Fixture || name.starts_with("test");
         Some(LoweredFunction {
-            ir: Function { name, span: Span::new(inner.start_byte(), header_end), body: ir_body, var_count },
+            ir: Function { span: Span::new(inner.start_byte(), header_end), body: ir_body, var_count },
             kind: self.kind,
             qualified,
             returns: std::mem::take(&mut self.returns),
             returns_value: self.returns_value,
             calls_fakes: self.calls_fakes,
-            params,
+            // Kept until the run ends, for every function: no room to spare.
+            params: params.into_boxed_slice(),
             is_abstract: is_abstract(&decorators, body, self.src),
             is_test,
-            layout: Box::new(layout),
+            layout: (!layout.is_empty()).then(|| Box::new(layout)),
             sites: to_u32(sites_before)..to_u32(self.sites.len()),
         })
     }
@@ -977,7 +987,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             if let Some(name) = name {
                 let var = self.var(text(name, self.src));
                 if !matches!(self.kinds.of(param), Kind::ListSplatPattern | Kind::DictionarySplatPattern) {
-                    list.push(Param { name: text(name, self.src).to_string(), var, positional });
+                    list.push(Param { name: text(name, self.src).into(), var, positional });
                 }
             }
             if !matches!(self.kinds.of(param), Kind::TypedParameter | Kind::TypedDefaultParameter) {

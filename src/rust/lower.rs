@@ -98,7 +98,7 @@ struct Lowerer<'s, 'a> {
 
 /// Lowers a function whose body opens a transaction or a raw handle; `None` when it opens
 /// neither (nothing to check) or nests too deep.
-pub fn lower_function(scope: &FileScope, name: &str, body: &syn::Block, facts: &FunctionFacts) -> Option<Lowered> {
+pub fn lower_function(scope: &FileScope, body: &syn::Block, facts: &FunctionFacts) -> Option<Lowered> {
     let transactions: HashMap<Span, ResourceId> = facts
         .opens
         .iter()
@@ -118,7 +118,7 @@ pub fn lower_function(scope: &FileScope, name: &str, body: &syn::Block, facts: &
     }
     let var_count = u32::try_from(lowerer.vars.len()).unwrap_or(u32::MAX);
     let span = span_of(&body.brace_token.span.open(), scope.offset);
-    Some(Lowered { function: Function { name: name.to_string(), span, body: ir, var_count }, sites: lowerer.sites })
+    Some(Lowered { function: Function { span, body: ir, var_count }, sites: lowerer.sites })
 }
 
 fn mentions_ffi_open(scope: &FileScope, body: &syn::Block) -> bool {

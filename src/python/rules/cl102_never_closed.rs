@@ -24,7 +24,8 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     let what = finding.what();
     let noun = resource.kind.noun();
     let name = finding.name();
-    let function_name = &function.ir.name;
+    // The function's own name: the last part of its qualified name.
+    let function_name = function.qualified.rsplit('.').next().unwrap_or(&function.qualified);
     let mut diagnostic = match exit {
         LeakExit::Return(at) => {
             Diagnostic::new(Rule::NeverClosed, site.span, format!("{what} is still open at a `return`"))

@@ -30,7 +30,7 @@ pub fn check_function(
     out.extend(cl205_pool_per_call::check(scope, function, facts));
     out.extend(cl206_connection_per_iteration::check(scope, facts));
     out.extend(cl207_nested_pool_checkout::check(facts));
-    if let Some(lowered) = lower::lower_function(scope, &function.name, function.body, facts) {
+    if let Some(lowered) = lower::lower_function(scope, function.body, facts) {
         let oracle = SitesOnly(|_| Some(SiteBehaviour { context_exit: ContextExit::None, lazy: false }));
         for report in checker::check_function(&lowered.function, &oracle) {
             let Some(site) = lowered.sites.get(report.site as usize) else { continue };
