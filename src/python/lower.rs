@@ -133,13 +133,37 @@ pub enum OpenedIn {
     EnterContext,
 }
 
+/// An index into [`LoweredModule::callees`].
+pub type CalleeId = u32;
+
+/// Gives each distinct callee of a module one [`CalleeId`]; lives only while the module is
+/// lowered.
+#[derive(Default)]
+struct Callees {
+    syms: Vec<Sym>,
+    ids: HashMap<Sym, CalleeId>,
+}
+
+impl Callees {
+    fn intern(&mut self, sym: &Sym) -> CalleeId {
+        if let Some(&id) = self.ids.get(sym) {
+            return id;
+        }
+        let id = CalleeId::try_from(self.syms.len()).unwrap_or(CalleeId::MAX);
+        self.syms.push(sym.clone());
+        self.ids.insert(sym.clone(), id);
+        id
+    }
+}
+
 /// A call that may open a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
     /// The call.
     pub span: Span,
-    /// What is called, to be resolved against the project.
-    pub callee: Sym,
+    /// What is called, to be resolved against the project: an index into
+    /// [`LoweredModule::callees`] (see [`LoweredModule::callee`]).
+    pub callee: CalleeId,
     /// The name the result was bound to, if any.
     pub binding: Option<Box<str>>,
     pub opened_in: OpenedIn,
@@ -224,6 +248,10 @@ pub struct ClassFacts {
 pub struct LoweredModule {
     pub functions: Vec<LoweredFunction>,
     pub sites: Vec<Site>,
+    /// The distinct callees of its sites, by [`CalleeId`]: a module calls the same few
+    /// (`self.assertEqual` hundreds of times in a test class), and sites are kept until the run
+    /// ends.
+    pub callees: Vec<Sym>,
     pub classes: Vec<ClassFacts>,
     /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
     pub imported_roots: HashSet<String>,
@@ -237,6 +265,11 @@ pub struct LoweredModule {
 }
 
 impl LoweredModule {
+    /// What `site` calls.
+    pub fn callee(&self, site: &Site) -> &Sym {
+        &self.callees[site.callee as usize]
+    }
+
     /// Where the call of `site` sits in the text, for fixes.
     pub fn site_layout(&self, site: SiteId) -> &SiteLayout {
         static OTHER: SiteLayout = SiteLayout::Other;
@@ -329,10 +362,11 @@ pub fn lower_module<'t>(
         ..LoweredModule::default()
     };
     let mut pending: Vec<Pending<'t>> = Vec::new();
+    let mut callees = Callees::default();
     queue_definitions(root, src, &scope, &None, &scope.module.clone(), &mut module_out.classes, &mut pending, 0);
     while let Some(job) = pending.pop() {
         let class = job.class.clone();
-        let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, class.as_ref(), job.locals);
+        let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, &mut callees, class.as_ref(), job.locals);
         let lowered = lowerer.function(job.node, &job.prefix, job.is_method).map(|mut function| {
             let class_name = class.as_ref().map(|c| c.qualified.rsplit('.').next().unwrap_or_default());
             function.is_test |= test_file || class_name.is_some_and(is_test_class);
@@ -382,6 +416,8 @@ pub fn lower_module<'t>(
     // Kept until the run ends: no room for more.
     module_out.functions.shrink_to_fit();
     module_out.sites.shrink_to_fit();
+    module_out.callees = callees.syms;
+    module_out.callees.shrink_to_fit();
     module_out.site_layouts.shrink_to_fit();
     module_out
 }
@@ -777,6 +813,7 @@ struct FnLowerer<'a, 's> {
     kinds: &'static KindTable,
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
+    callees: &'a mut Callees,
     class: Option<&'a ClassScope>,
     /// The imports of the function itself, over the module's (`scope.imports`).
     imports: Imports,
@@ -832,6 +869,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         src: &'s str,
         scope: &'a ModuleScope<'a>,
         sites: &'a mut Vec<Site>,
+        callees: &'a mut Callees,
         class: Option<&'a ClassScope>,
         local_definitions: HashMap<String, String>,
     ) -> Self {
@@ -840,6 +878,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             kinds: KindTable::get(),
             scope,
             sites,
+            callees,
             class,
             imports: Imports::default(),
             vars: HashMap::default(),
@@ -1519,7 +1558,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             let var = self.var(text(*first, self.src));
             let qualified = self.resolve_now(&callee).unwrap_or_default();
-            let site = self.new_site(value, callee.clone(), Role::Bind(var), OpenedIn::Expression);
+            let site = self.new_site(value, &callee, Role::Bind(var), OpenedIn::Expression);
             self.call_inputs(value, &qualified, Role::Bind(var), Some(site), out);
             self.emit_open(value, site, callee, Role::Bind(var), out);
             for target in &targets[1..] {
@@ -1930,7 +1969,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             let var = alias.unwrap_or_else(|| self.temp());
             let qualified = self.resolve_now(&callee).unwrap_or_default();
-            let site = self.new_site(expr, callee.clone(), Role::Bind(var), opened_in);
+            let site = self.new_site(expr, &callee, Role::Bind(var), opened_in);
             self.call_inputs(expr, &qualified, Role::Bind(var), Some(site), setup);
             self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
@@ -2256,7 +2295,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return self.value(receiver, role, out);
             }
         }
-        let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
+        let site = callee.as_ref().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, qualified.as_deref().unwrap_or_default(), role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.roles.close_functions.contains(q))
             && let Some(first) = arguments.first().filter(|a| self.kinds.of(**a) == Kind::Identifier)
@@ -2447,7 +2486,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// Writes down a call that may open a resource, before its arguments are lowered (they may
     /// refer to it).
-    fn new_site(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn) -> SiteId {
+    fn new_site(&mut self, call: Node<'s>, callee: &Sym, role: Role, opened_in: OpenedIn) -> SiteId {
         let binding = match role {
             Role::Bind(var) => self.var_name(var).map(Box::from),
             _ => None,
@@ -2460,6 +2499,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = u32::try_from(call.start_row() + 1).unwrap_or(u32::MAX);
         let argument_hints = self.argument_hints(call);
+        let callee = self.callees.intern(callee);
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }
