@@ -10,6 +10,10 @@
 //! Module-level code is not lowered: a script's module-level resources live as long as the
 //! process, which owns them.
 
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::num::NonZeroU32;
+
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 
 use super::syntax::Node;
@@ -136,23 +140,55 @@ pub enum OpenedIn {
 /// An index into [`LoweredModule::callees`].
 pub type CalleeId = u32;
 
-/// Gives each distinct callee of a module one [`CalleeId`]; lives only while the module is
+/// An index into [`LoweredModule::names`], plus one: an absent name (`Option<NameId>`) takes
+/// no room of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameId(NonZeroU32);
+
+/// Gives each distinct value one index into `values`; its map lives only while the module is
 /// lowered.
-#[derive(Default)]
-struct Callees {
-    syms: Vec<Sym>,
-    ids: HashMap<Sym, CalleeId>,
+struct Interner<T> {
+    values: Vec<T>,
+    ids: HashMap<T, u32>,
 }
 
-impl Callees {
-    fn intern(&mut self, sym: &Sym) -> CalleeId {
-        if let Some(&id) = self.ids.get(sym) {
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner { values: Vec::new(), ids: HashMap::default() }
+    }
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    /// The index of `value`, added (as `own(value)`) when it is new.
+    fn intern<Q: ?Sized + Hash + Eq>(&mut self, value: &Q, own: impl Fn(&Q) -> T) -> u32
+    where
+        T: Borrow<Q>,
+    {
+        if let Some(&id) = self.ids.get(value) {
             return id;
         }
-        let id = CalleeId::try_from(self.syms.len()).unwrap_or(CalleeId::MAX);
-        self.syms.push(sym.clone());
-        self.ids.insert(sym.clone(), id);
+        let id = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(own(value));
+        self.ids.insert(own(value), id);
         id
+    }
+}
+
+/// The callees and names of a module's sites, interned while it is lowered.
+#[derive(Default)]
+struct SiteInterners {
+    callees: Interner<Sym>,
+    names: Interner<Box<str>>,
+}
+
+impl SiteInterners {
+    fn name(&mut self, name: &str) -> Option<NameId> {
+        let index = self.names.intern(name, |n: &str| Box::from(n));
+        NonZeroU32::new(index.saturating_add(1)).map(NameId)
+    }
+
+    fn name_of(&self, id: Option<NameId>) -> Option<&str> {
+        id.and_then(|id| self.names.values.get(id.0.get() as usize - 1)).map(|n| &**n)
     }
 }
 
@@ -164,11 +200,12 @@ pub struct Site {
     /// What is called, to be resolved against the project: an index into
     /// [`LoweredModule::callees`] (see [`LoweredModule::callee`]).
     pub callee: CalleeId,
-    /// The name the result was bound to, if any.
-    pub binding: Option<Box<str>>,
+    /// The name the result was bound to, if any (see [`LoweredModule::binding`]).
+    pub binding: Option<NameId>,
     pub opened_in: OpenedIn,
-    /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
-    pub receiver: Option<Box<str>>,
+    /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`; see
+    /// [`LoweredModule::receiver`]).
+    pub receiver: Option<NameId>,
     /// What the call is given, as far as the knowledge cares: the qualified callees of call
     /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`), a bit each
     /// ([`NameRoles::hint_mask`]).
@@ -252,6 +289,8 @@ pub struct LoweredModule {
     /// (`self.assertEqual` hundreds of times in a test class), and sites are kept until the run
     /// ends.
     pub callees: Vec<Sym>,
+    /// The distinct bindings and receivers of its sites, by [`NameId`] (less one).
+    pub names: Vec<Box<str>>,
     pub classes: Vec<ClassFacts>,
     /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
     pub imported_roots: HashSet<String>,
@@ -268,6 +307,20 @@ impl LoweredModule {
     /// What `site` calls.
     pub fn callee(&self, site: &Site) -> &Sym {
         &self.callees[site.callee as usize]
+    }
+
+    /// The name the result of `site` was bound to, if any.
+    pub fn binding(&self, site: &Site) -> Option<&str> {
+        self.name(site.binding)
+    }
+
+    /// For a method call, the receiver of `site` as written.
+    pub fn receiver(&self, site: &Site) -> Option<&str> {
+        self.name(site.receiver)
+    }
+
+    fn name(&self, id: Option<NameId>) -> Option<&str> {
+        id.and_then(|id| self.names.get(id.0.get() as usize - 1)).map(|n| &**n)
     }
 
     /// Where the call of `site` sits in the text, for fixes.
@@ -362,11 +415,12 @@ pub fn lower_module<'t>(
         ..LoweredModule::default()
     };
     let mut pending: Vec<Pending<'t>> = Vec::new();
-    let mut callees = Callees::default();
+    let mut interners = SiteInterners::default();
     queue_definitions(root, src, &scope, &None, &scope.module.clone(), &mut module_out.classes, &mut pending, 0);
     while let Some(job) = pending.pop() {
         let class = job.class.clone();
-        let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, &mut callees, class.as_ref(), job.locals);
+        let mut lowerer =
+            FnLowerer::new(src, &scope, &mut module_out.sites, &mut interners, class.as_ref(), job.locals);
         let lowered = lowerer.function(job.node, &job.prefix, job.is_method).map(|mut function| {
             let class_name = class.as_ref().map(|c| c.qualified.rsplit('.').next().unwrap_or_default());
             function.is_test |= test_file || class_name.is_some_and(is_test_class);
@@ -416,8 +470,10 @@ pub fn lower_module<'t>(
     // Kept until the run ends: no room for more.
     module_out.functions.shrink_to_fit();
     module_out.sites.shrink_to_fit();
-    module_out.callees = callees.syms;
+    module_out.callees = interners.callees.values;
     module_out.callees.shrink_to_fit();
+    module_out.names = interners.names.values;
+    module_out.names.shrink_to_fit();
     module_out.site_layouts.shrink_to_fit();
     module_out
 }
@@ -813,7 +869,7 @@ struct FnLowerer<'a, 's> {
     kinds: &'static KindTable,
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
-    callees: &'a mut Callees,
+    interners: &'a mut SiteInterners,
     class: Option<&'a ClassScope>,
     /// The imports of the function itself, over the module's (`scope.imports`).
     imports: Imports,
@@ -869,7 +925,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         src: &'s str,
         scope: &'a ModuleScope<'a>,
         sites: &'a mut Vec<Site>,
-        callees: &'a mut Callees,
+        interners: &'a mut SiteInterners,
         class: Option<&'a ClassScope>,
         local_definitions: HashMap<String, String>,
     ) -> Self {
@@ -878,7 +934,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             kinds: KindTable::get(),
             scope,
             sites,
-            callees,
+            interners,
             class,
             imports: Imports::default(),
             vars: HashMap::default(),
@@ -965,7 +1021,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// What the function's text says, for fixes (see [`layout`]).
     fn function_layout(&mut self, def: Node, first_site: usize) -> FunctionLayout {
         let sites = &self.sites[first_site..];
-        let mut bound: Vec<&str> = sites.iter().filter_map(|s| s.binding.as_deref()).collect();
+        let mut bound: Vec<&str> = sites.iter().filter_map(|s| self.interners.name_of(s.binding)).collect();
         bound.sort_unstable();
         bound.dedup();
         let unnamed_with =
@@ -1074,10 +1130,6 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn known_var(&self, name: &str) -> Option<Var> {
         self.vars.get(name).copied()
-    }
-
-    fn var_name(&self, var: Var) -> Option<&str> {
-        self.var_names.get(var as usize).map(String::as_str).filter(|n| !n.starts_with('<'))
     }
 
     /// Resolves what can be resolved from the knowledge base alone (stdlib helpers such as
@@ -2488,18 +2540,20 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// refer to it).
     fn new_site(&mut self, call: Node<'s>, callee: &Sym, role: Role, opened_in: OpenedIn) -> SiteId {
         let binding = match role {
-            Role::Bind(var) => self.var_name(var).map(Box::from),
+            // A temporary of the lowering (`<temp 3>`) has no name in the text.
+            Role::Bind(var) => self.var_names.get(var as usize).filter(|n| !n.starts_with('<')),
             _ => None,
         };
+        let binding = binding.and_then(|name| self.interners.name(name));
         let receiver = call
             .field("function")
             .filter(|f| self.kinds.of(*f) == Kind::Attribute)
             .and_then(|f| f.field("object"))
-            .map(|r| Box::from(text(r, self.src)));
+            .and_then(|r| self.interners.name(text(r, self.src)));
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = u32::try_from(call.start_row() + 1).unwrap_or(u32::MAX);
         let argument_hints = self.argument_hints(call);
-        let callee = self.callees.intern(callee);
+        let callee = self.interners.callees.intern(callee, Sym::clone);
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }

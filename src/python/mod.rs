@@ -176,7 +176,7 @@ mod analysis {
                 "site {i}: line {} {:?} binding={:?} {layout:?}\n",
                 site.line,
                 module.callee(site),
-                site.binding
+                module.binding(site)
             ));
         }
         for function in &module.functions {

@@ -678,7 +678,7 @@ fn resolve_opener(site: &Site, module: &LoweredModule, resolver: &Resolver) -> O
         super::symbols::Sym::Name(name) => name.rsplit('.').next()?,
         _ => return None,
     };
-    let receiver = site.receiver.as_deref()?;
+    let receiver = module.receiver(site)?;
     let knowledge = resolver.knowledge;
     let mut best: Option<(bool, ResourceId)> = None;
     // Lowered only when a method of that name is known on some receiver (most are not).
