@@ -185,7 +185,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     }
     let source = finding.source()?;
     let function = finding.function;
-    let name = finding.site.binding.as_deref()?;
+    let name = finding.module.binding(finding.site)?;
     let block = function.layout().blocks.get(bound.block as usize)?;
     let unit = &source[block.unit?.range()];
     let following = block.statements.get(bound.index as usize + 1..)?;
@@ -276,7 +276,11 @@ fn derived_names(finding: &SiteFinding, var: Var) -> Vec<String> {
             {
                 owners.push(*target);
                 names.extend(
-                    finding.module.sites.get(*site as usize).and_then(|s| s.binding.as_deref().map(str::to_string)),
+                    finding
+                        .module
+                        .sites
+                        .get(*site as usize)
+                        .and_then(|s| finding.module.binding(s).map(str::to_string)),
                 );
                 grew = true;
             }

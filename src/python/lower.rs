@@ -10,6 +10,10 @@
 //! Module-level code is not lowered: a script's module-level resources live as long as the
 //! process, which owns them.
 
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::num::NonZeroU32;
+
 use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 
 use super::syntax::Node;
@@ -133,18 +137,75 @@ pub enum OpenedIn {
     EnterContext,
 }
 
+/// An index into [`LoweredModule::callees`].
+pub type CalleeId = u32;
+
+/// An index into [`LoweredModule::names`], plus one: an absent name (`Option<NameId>`) takes
+/// no room of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameId(NonZeroU32);
+
+/// Gives each distinct value one index into `values`; its map lives only while the module is
+/// lowered.
+struct Interner<T> {
+    values: Vec<T>,
+    ids: HashMap<T, u32>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner { values: Vec::new(), ids: HashMap::default() }
+    }
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    /// The index of `value`, added (as `own(value)`) when it is new.
+    fn intern<Q: ?Sized + Hash + Eq>(&mut self, value: &Q, own: impl Fn(&Q) -> T) -> u32
+    where
+        T: Borrow<Q>,
+    {
+        if let Some(&id) = self.ids.get(value) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(own(value));
+        self.ids.insert(own(value), id);
+        id
+    }
+}
+
+/// The callees and names of a module's sites, interned while it is lowered.
+#[derive(Default)]
+struct SiteInterners {
+    callees: Interner<Sym>,
+    names: Interner<Box<str>>,
+}
+
+impl SiteInterners {
+    fn name(&mut self, name: &str) -> Option<NameId> {
+        let index = self.names.intern(name, |n: &str| Box::from(n));
+        NonZeroU32::new(index.saturating_add(1)).map(NameId)
+    }
+
+    fn name_of(&self, id: Option<NameId>) -> Option<&str> {
+        id.and_then(|id| self.names.values.get(id.0.get() as usize - 1)).map(|n| &**n)
+    }
+}
+
 /// A call that may open a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
     /// The call.
     pub span: Span,
-    /// What is called, to be resolved against the project.
-    pub callee: Sym,
-    /// The name the result was bound to, if any.
-    pub binding: Option<Box<str>>,
+    /// What is called, to be resolved against the project: an index into
+    /// [`LoweredModule::callees`] (see [`LoweredModule::callee`]).
+    pub callee: CalleeId,
+    /// The name the result was bound to, if any (see [`LoweredModule::binding`]).
+    pub binding: Option<NameId>,
     pub opened_in: OpenedIn,
-    /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`).
-    pub receiver: Option<Box<str>>,
+    /// For a method call, the receiver as written (`db_pool` in `db_pool.getconn()`; see
+    /// [`LoweredModule::receiver`]).
+    pub receiver: Option<NameId>,
     /// What the call is given, as far as the knowledge cares: the qualified callees of call
     /// arguments (`io.BytesIO`) and the names of keyword arguments (`fileobj`), a bit each
     /// ([`NameRoles::hint_mask`]).
@@ -153,9 +214,10 @@ pub struct Site {
     pub line: u32,
 }
 
-// Every call is a site, kept until the run ends (the boxed strings save a word each, the hints'
-// bits two and an allocation).
-const _: () = assert!(std::mem::size_of::<Site>() <= 88);
+// Every call is a site, kept until the run ends: its callee, binding and receiver are ids into
+// the module's tables rather than a symbol and two strings of its own (88 bytes and up to three
+// allocations before), and the hints' bits save two words and an allocation.
+const _: () = assert!(std::mem::size_of::<Site>() <= 40);
 
 #[derive(Debug, Clone)]
 pub struct LoweredFunction {
@@ -233,6 +295,12 @@ pub struct ClassFacts {
 pub struct LoweredModule {
     pub functions: Vec<LoweredFunction>,
     pub sites: Vec<Site>,
+    /// The distinct callees of its sites, by [`CalleeId`]: a module calls the same few
+    /// (`self.assertEqual` hundreds of times in a test class), and sites are kept until the run
+    /// ends.
+    pub callees: Vec<Sym>,
+    /// The distinct bindings and receivers of its sites, by [`NameId`] (less one).
+    pub names: Vec<Box<str>>,
     pub classes: Vec<ClassFacts>,
     /// The first segment of every imported module (`psycopg2` for `import psycopg2.pool`).
     pub imported_roots: HashSet<String>,
@@ -246,6 +314,25 @@ pub struct LoweredModule {
 }
 
 impl LoweredModule {
+    /// What `site` calls.
+    pub fn callee(&self, site: &Site) -> &Sym {
+        &self.callees[site.callee as usize]
+    }
+
+    /// The name the result of `site` was bound to, if any.
+    pub fn binding(&self, site: &Site) -> Option<&str> {
+        self.name(site.binding)
+    }
+
+    /// For a method call, the receiver of `site` as written.
+    pub fn receiver(&self, site: &Site) -> Option<&str> {
+        self.name(site.receiver)
+    }
+
+    fn name(&self, id: Option<NameId>) -> Option<&str> {
+        id.and_then(|id| self.names.get(id.0.get() as usize - 1)).map(|n| &**n)
+    }
+
     /// Where the call of `site` sits in the text, for fixes.
     pub fn site_layout(&self, site: SiteId) -> &SiteLayout {
         static OTHER: SiteLayout = SiteLayout::Other;
@@ -338,10 +425,12 @@ pub fn lower_module<'t>(
         ..LoweredModule::default()
     };
     let mut pending: Vec<Pending<'t>> = Vec::new();
+    let mut interners = SiteInterners::default();
     queue_definitions(root, src, &scope, &None, &scope.module.clone(), &mut module_out.classes, &mut pending, 0);
     while let Some(job) = pending.pop() {
         let class = job.class.clone();
-        let mut lowerer = FnLowerer::new(src, &scope, &mut module_out.sites, class.as_ref(), job.locals);
+        let mut lowerer =
+            FnLowerer::new(src, &scope, &mut module_out.sites, &mut interners, class.as_ref(), job.locals);
         let lowered = lowerer.function(job.node, &job.prefix, job.is_method).map(|mut function| {
             let class_name = class.as_ref().map(|c| c.qualified.rsplit('.').next().unwrap_or_default());
             function.is_test |= test_file || class_name.is_some_and(is_test_class);
@@ -391,6 +480,10 @@ pub fn lower_module<'t>(
     // Kept until the run ends: no room for more.
     module_out.functions.shrink_to_fit();
     module_out.sites.shrink_to_fit();
+    module_out.callees = interners.callees.values;
+    module_out.callees.shrink_to_fit();
+    module_out.names = interners.names.values;
+    module_out.names.shrink_to_fit();
     module_out.site_layouts.shrink_to_fit();
     module_out
 }
@@ -786,6 +879,7 @@ struct FnLowerer<'a, 's> {
     kinds: &'static KindTable,
     scope: &'a ModuleScope<'a>,
     sites: &'a mut Vec<Site>,
+    interners: &'a mut SiteInterners,
     class: Option<&'a ClassScope>,
     /// The imports of the function itself, over the module's (`scope.imports`).
     imports: Imports,
@@ -841,6 +935,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         src: &'s str,
         scope: &'a ModuleScope<'a>,
         sites: &'a mut Vec<Site>,
+        interners: &'a mut SiteInterners,
         class: Option<&'a ClassScope>,
         local_definitions: HashMap<String, String>,
     ) -> Self {
@@ -849,6 +944,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             kinds: KindTable::get(),
             scope,
             sites,
+            interners,
             class,
             imports: Imports::default(),
             vars: HashMap::default(),
@@ -936,7 +1032,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// What the function's text says, for fixes (see [`layout`]).
     fn function_layout(&mut self, def: Node, first_site: usize) -> FunctionLayout {
         let sites = &self.sites[first_site..];
-        let mut bound: Vec<&str> = sites.iter().filter_map(|s| s.binding.as_deref()).collect();
+        let mut bound: Vec<&str> = sites.iter().filter_map(|s| self.interners.name_of(s.binding)).collect();
         bound.sort_unstable();
         bound.dedup();
         let unnamed_with =
@@ -1045,10 +1141,6 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     fn known_var(&self, name: &str) -> Option<Var> {
         self.vars.get(name).copied()
-    }
-
-    fn var_name(&self, var: Var) -> Option<&str> {
-        self.var_names.get(var as usize).map(String::as_str).filter(|n| !n.starts_with('<'))
     }
 
     /// Resolves what can be resolved from the knowledge base alone (stdlib helpers such as
@@ -1529,7 +1621,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             let var = self.var(text(*first, self.src));
             let qualified = self.resolve_now(&callee).unwrap_or_default();
-            let site = self.new_site(value, callee.clone(), Role::Bind(var), OpenedIn::Expression);
+            let site = self.new_site(value, &callee, Role::Bind(var), OpenedIn::Expression);
             self.call_inputs(value, &qualified, Role::Bind(var), Some(site), out);
             self.emit_open(value, site, callee, Role::Bind(var), out);
             for target in &targets[1..] {
@@ -1940,7 +2032,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         {
             let var = alias.unwrap_or_else(|| self.temp());
             let qualified = self.resolve_now(&callee).unwrap_or_default();
-            let site = self.new_site(expr, callee.clone(), Role::Bind(var), opened_in);
+            let site = self.new_site(expr, &callee, Role::Bind(var), opened_in);
             self.call_inputs(expr, &qualified, Role::Bind(var), Some(site), setup);
             self.emit_open(expr, site, callee, Role::Bind(var), setup);
             return Some(var);
@@ -2266,7 +2358,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 return self.value(receiver, role, out);
             }
         }
-        let site = callee.clone().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
+        let site = callee.as_ref().map(|c| self.new_site(node, c, role, OpenedIn::Expression));
         self.call_inputs(node, qualified.as_deref().unwrap_or_default(), role, site, out);
         if qualified.as_deref().is_some_and(|q| self.scope.roles.close_functions.contains(q))
             && let Some(first) = arguments.first().filter(|a| self.kinds.of(**a) == Kind::Identifier)
@@ -2457,19 +2549,22 @@ impl<'a, 's> FnLowerer<'a, 's> {
 
     /// Writes down a call that may open a resource, before its arguments are lowered (they may
     /// refer to it).
-    fn new_site(&mut self, call: Node<'s>, callee: Sym, role: Role, opened_in: OpenedIn) -> SiteId {
+    fn new_site(&mut self, call: Node<'s>, callee: &Sym, role: Role, opened_in: OpenedIn) -> SiteId {
         let binding = match role {
-            Role::Bind(var) => self.var_name(var).map(Box::from),
+            // A temporary of the lowering (`<temp 3>`) has no name in the text.
+            Role::Bind(var) => self.var_names.get(var as usize).filter(|n| !n.starts_with('<')),
             _ => None,
         };
+        let binding = binding.and_then(|name| self.interners.name(name));
         let receiver = call
             .field("function")
             .filter(|f| self.kinds.of(*f) == Kind::Attribute)
             .and_then(|f| f.field("object"))
-            .map(|r| Box::from(text(r, self.src)));
+            .and_then(|r| self.interners.name(text(r, self.src)));
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let line = u32::try_from(call.start_row() + 1).unwrap_or(u32::MAX);
         let argument_hints = self.argument_hints(call);
+        let callee = self.interners.callees.intern(callee, Sym::clone);
         self.sites.push(Site { span: span(call), callee, binding, opened_in, receiver, argument_hints, line });
         site
     }

@@ -174,7 +174,9 @@ mod analysis {
             let layout = module.site_layout(u32::try_from(i).unwrap_or(u32::MAX));
             out.push_str(&format!(
                 "site {i}: line {} {:?} binding={:?} {layout:?}\n",
-                site.line, site.callee, site.binding
+                site.line,
+                module.callee(site),
+                module.binding(site)
             ));
         }
         for function in &module.functions {

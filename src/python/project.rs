@@ -490,13 +490,13 @@ impl<'k> Project<'k> {
             let mut resolved: HashMap<u32, bool> = HashMap::default();
             for &(open, call) in passes {
                 let Some(site) = unit.lowered.sites.get(call as usize) else { continue };
-                if outside_project(&site.callee, module_names) {
+                if outside_project(unit.lowered.callee(site), module_names) {
                     continue;
                 }
                 // The checker asks a function what it does with an argument only when the
                 // call resolves (`self.keep(conn)`, `util.keep(conn)`); `writer.write(conn)` on
                 // a value of unknown type never does, whichever `def write` is read.
-                let Some(called) = resolver.callee(&site.callee) else { continue };
+                let Some(called) = resolver.callee(unit.lowered.callee(site)) else { continue };
                 if !in_project(&called, module_names) || places.contains(&called) {
                     continue;
                 }
@@ -667,17 +667,17 @@ fn resolve_site(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Opt
 }
 
 fn resolve_opener(site: &Site, module: &LoweredModule, resolver: &Resolver) -> Option<Resolved> {
-    if let Some(found) = resolver.open_site(&site.callee) {
+    if let Some(found) = resolver.open_site(module.callee(site)) {
         return Some(found);
     }
     // A method of a receiver of unknown type: some methods name their resource on their own
     // (`pool.getconn()`), when the file imports the library.
-    let method = match &site.callee {
+    let method = match module.callee(site) {
         super::symbols::Sym::Attr(_, method) => method.as_str(),
         super::symbols::Sym::Name(name) => name.rsplit('.').next()?,
         _ => return None,
     };
-    let receiver = site.receiver.as_deref()?;
+    let receiver = module.receiver(site)?;
     let knowledge = resolver.knowledge;
     let mut best: Option<(bool, ResourceId)> = None;
     // Lowered only when a method of that name is known on some receiver (most are not).
@@ -864,7 +864,7 @@ impl Oracle for ProjectOracle<'_> {
             summaries: self.summaries,
             hierarchy: &self.project.hierarchy,
         };
-        let Some(called) = resolver.callee(&site.callee) else { return ArgumentEffect::Borrow };
+        let Some(called) = resolver.callee(unit.lowered.callee(site)) else { return ArgumentEffect::Borrow };
         // A class of the project: what its `__init__` does.
         // An inherited method, or a class of the project (what its `__init__` does).
         let hierarchy = &self.project.hierarchy;

@@ -16,7 +16,7 @@ pub fn check(finding: &SiteFinding) -> Option<Diagnostic> {
     let name = finding.name();
     // The pool, as written at the call: not known when a factory of the project gave the
     // checkout (`self.connection()`: `self` is not the pool) or when no receiver is written.
-    let pool = site.receiver.as_deref().filter(|_| finding.resolved.origin.is_none());
+    let pool = finding.module.receiver(site).filter(|_| finding.resolved.origin.is_none());
     let give_back = match pool {
         Some(pool) => format!("`{pool}.{release}({name})`"),
         None => format!("the pool's `{release}({name})`"),

@@ -54,7 +54,7 @@ impl<'a> SiteFinding<'a> {
 
     /// The name the resource is bound to, or a placeholder for help texts.
     pub fn name(&self) -> &str {
-        self.site.binding.as_deref().unwrap_or(self.resource.kind.placeholder())
+        self.module.binding(self.site).unwrap_or(self.resource.kind.placeholder())
     }
 
     /// "this connection", or "the connection `get_db()` returns" for a factory.
