@@ -38,7 +38,8 @@ pub struct ModuleUnit {
     pub parse_diagnostics: Vec<Diagnostic>,
     /// Only the parts that can matter were parsed (see [`super::select`]).
     pub partial: bool,
-    /// The names called in the parts parsed (for the selection in other modules).
+    /// Of a module parsed in part, the functions selected because selected code calls them (see
+    /// [`select::Selected::called`]).
     pub called: HashSet<String>,
     /// The functions defined in the parts not parsed.
     pub unselected_defs: HashSet<String>,

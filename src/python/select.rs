@@ -117,8 +117,9 @@ const WHOLE_FILE_SHARE: f64 = 0.7;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selected {
     pub selection: Selection,
-    /// The names called in the parts selected: a function of that name in another module may
-    /// do something with its arguments, so it must be parsed too.
+    /// Of a module selected in part, the functions selected because selected code calls them
+    /// (or another module wanted them): a later round that selects more of the module compares
+    /// them with the new selection's. Empty for a module selected whole.
     pub called: HashSet<String>,
     /// The functions defined in the parts not selected.
     pub unselected_defs: HashSet<String>,
@@ -171,8 +172,8 @@ pub fn select(source: &str, module: ModuleName, needles: &Needles, wanted_defs: 
     }
     let selection = state.selection(&chunks, source.len());
     let called: HashSet<String> = match selection {
-        // Every call of the module counts when all of it is parsed.
-        Selection::Whole => scan.names.iter().filter(|n| n.called).map(|n| scan.text(source, n).to_string()).collect(),
+        // Nothing more of a module parsed whole can be selected: nothing to compare.
+        Selection::Whole => HashSet::default(),
         _ => state.wanted_defs.iter().map(|s| s.to_string()).collect(),
     };
     let unselected_defs = match selection {
