@@ -37,8 +37,8 @@ pub enum ArgumentEffect {
 pub trait Oracle {
     /// What an open site opens; `None` when it is not a resource.
     fn site(&self, site: SiteId) -> Option<SiteBehaviour>;
-    /// What the call at `call` does with the argument `arg`.
-    fn argument(&self, call: SiteId, arg: &Arg) -> ArgumentEffect;
+    /// What the call at `call` does with the argument `arg` (a keyword by its name).
+    fn argument(&self, call: SiteId, arg: Arg<&str>) -> ArgumentEffect;
     /// Whether calling `method` on a lazy resource of `site` makes it hold something.
     fn activates(&self, _site: SiteId, _method: &str) -> bool {
         false
@@ -57,7 +57,7 @@ impl<F: Fn(SiteId) -> Option<SiteBehaviour>> Oracle for SitesOnly<F> {
     fn site(&self, site: SiteId) -> Option<SiteBehaviour> {
         (self.0)(site)
     }
-    fn argument(&self, _call: SiteId, _arg: &Arg) -> ArgumentEffect {
+    fn argument(&self, _call: SiteId, _arg: Arg<&str>) -> ArgumentEffect {
         ArgumentEffect::Borrow
     }
 }
@@ -164,6 +164,7 @@ fn check_site(
     held_on_entry: Option<Var>,
 ) -> SiteReport {
     let mut walker = SiteWalker {
+        func,
         site,
         owner: None,
         behaviour,
@@ -325,6 +326,8 @@ impl Flow {
 const MAX_LOOP_ROUNDS: usize = 64;
 
 struct SiteWalker<'o> {
+    /// The function walked, for the names its statements refer to by id.
+    func: &'o Function,
     site: SiteId,
     /// The resource the site's resource comes from: closing it releases this one too.
     owner: Option<Var>,
@@ -377,18 +380,18 @@ impl SiteWalker<'_> {
         match stmt {
             Stmt::Open { site, target, owner, span } => {
                 if *site == self.site {
-                    self.owner = *owner;
+                    self.owner = owner.get();
                 }
-                Flow { normal: self.open(*site, *target, *span, entry), ..Flow::default() }
+                Flow { normal: self.open(*site, target.get(), *span, entry), ..Flow::default() }
             }
             Stmt::Close { var, .. } => Flow { normal: self.close(*var, entry), ..Flow::default() },
             Stmt::HandOff { var, how, .. } => Flow { normal: self.hand_off(*var, *how, entry), ..Flow::default() },
             Stmt::Use { .. } | Stmt::Await { .. } => Flow { normal: entry, ..Flow::default() },
-            Stmt::MethodCall { var, method, .. } if self.oracle.closes(self.site, method) => {
+            Stmt::MethodCall { var, method, .. } if self.oracle.closes(self.site, self.func.name(*method)) => {
                 Flow { normal: self.close(*var, entry), ..Flow::default() }
             }
             Stmt::MethodCall { var, method, .. } => {
-                let activates = self.behaviour.lazy && self.oracle.activates(self.site, method);
+                let activates = self.behaviour.lazy && self.oracle.activates(self.site, self.func.name(*method));
                 let normal = entry.map(|mut state, trace| {
                     if activates && state.status == Status::Dormant && state.holds(*var) {
                         state.status = Status::Open;
@@ -399,7 +402,11 @@ impl SiteWalker<'_> {
             }
             Stmt::Pass { var, call, arg, .. } => {
                 let holds = entry.iter().any(|(s, _)| s.holds(*var));
-                let effect = if holds { self.oracle.argument(*call, arg) } else { ArgumentEffect::Borrow };
+                let effect = if holds {
+                    self.oracle.argument(*call, arg.map_name(|id| self.func.name(id)))
+                } else {
+                    ArgumentEffect::Borrow
+                };
                 let normal = match effect {
                     ArgumentEffect::Borrow => entry,
                     ArgumentEffect::Close => self.close(*var, entry),

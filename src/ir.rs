@@ -17,6 +17,51 @@ use crate::diagnostic::Span;
 /// An interned local name of one function.
 pub type Var = u32;
 
+/// A [`Var`] or none, in the four bytes of a `Var`: `Option<Var>` takes eight, and a statement
+/// holding two of them would not fit in 24 bytes (see the assertion at the end). No function
+/// has `u32::MAX` names, so that value stands for none.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaybeVar(u32);
+
+impl MaybeVar {
+    pub const NONE: MaybeVar = MaybeVar(u32::MAX);
+
+    pub fn get(self) -> Option<Var> {
+        (self != MaybeVar::NONE).then_some(self.0)
+    }
+
+    pub fn is_some(self) -> bool {
+        self != MaybeVar::NONE
+    }
+}
+
+impl From<Option<Var>> for MaybeVar {
+    fn from(var: Option<Var>) -> Self {
+        match var {
+            Some(var) => {
+                debug_assert!(var != u32::MAX, "a Var of u32::MAX reads as none");
+                MaybeVar(var)
+            }
+            None => MaybeVar::NONE,
+        }
+    }
+}
+
+impl From<Var> for MaybeVar {
+    fn from(var: Var) -> Self {
+        MaybeVar::from(Some(var))
+    }
+}
+
+impl std::fmt::Debug for MaybeVar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// A method or keyword name of one function: an index into [`Function::names`].
+pub type NameId = u32;
+
 /// An open site of one function: an index into the frontend's site table.
 pub type SiteId = u32;
 
@@ -27,6 +72,17 @@ pub struct Function {
     pub body: Block,
     /// The number of interned names, so the checker can size its tables.
     pub var_count: u32,
+    /// The method and keyword names its statements call and pass, by [`NameId`]: a statement
+    /// holds an id rather than a string of its own, to stay small (see the assertion at the
+    /// end), and a function calls the same few methods again and again.
+    pub names: Box<[Box<str>]>,
+}
+
+impl Function {
+    /// The method or keyword name `id` stands for.
+    pub fn name(&self, id: NameId) -> &str {
+        &self.names[id as usize]
+    }
 }
 
 pub type Block = Vec<Stmt>;
@@ -63,20 +119,49 @@ pub struct WithItem {
 }
 
 /// What a condition tells about a name on each branch of an `If`.
+///
+/// Packed (five bytes, alignment one) so that the statement's tag and an `Option<NullTest>` fit
+/// in the eight bytes beside the `If`'s boxed branches: unpacked it would take twelve, and every
+/// statement would be 32 bytes instead of 24. Its fields are read by value, never borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed)]
 pub struct NullTest {
     pub var: Var,
-    /// The index of the branch on which `var` is known to be `None` (or unbound).
-    pub none_branch: u32,
+    /// The index of the branch on which `var` is known to be `None` (or unbound); an `If` with
+    /// a null test has two branches.
+    pub none_branch: u8,
 }
 
-/// Which argument of a call a value is passed as.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Arg {
+/// Which argument of a call a value is passed as. In a statement a keyword is a [`NameId`] of
+/// the function (a string each would make every statement larger); an
+/// [`Oracle`](crate::checker::Oracle) is given it as `Arg<&str>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arg<Name = NameId> {
     /// The n-th positional argument (from 0, not counting a method's receiver).
     Position(u32),
     /// A keyword argument.
-    Keyword(Box<str>),
+    Keyword(Name),
+}
+
+impl<Name> Arg<Name> {
+    /// The same argument with the keyword's name given by `f`.
+    pub fn map_name<Other>(self, f: impl FnOnce(Name) -> Other) -> Arg<Other> {
+        match self {
+            Arg::Position(n) => Arg::Position(n),
+            Arg::Keyword(name) => Arg::Keyword(f(name)),
+        }
+    }
+
+    /// A borrowed view, as `Option::as_deref`.
+    pub fn as_deref(&self) -> Arg<&Name::Target>
+    where
+        Name: std::ops::Deref,
+    {
+        match self {
+            Arg::Position(n) => Arg::Position(*n),
+            Arg::Keyword(name) => Arg::Keyword(&**name),
+        }
+    }
 }
 
 /// The blocks of a `try` statement.
@@ -106,13 +191,13 @@ pub struct WithBlock {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stmt {
-    /// A resource is opened at `site` and bound to `target`; `None` when the value is never bound.
+    /// A resource is opened at `site` and bound to `target`; none when the value is never bound.
     /// `owner` is the resource it comes from (`pool` in `pool.acquire()`): closing or handing
     /// off the owner releases it too.
     Open {
         site: SiteId,
-        target: Option<Var>,
-        owner: Option<Var>,
+        target: MaybeVar,
+        owner: MaybeVar,
         span: Span,
     },
     /// `x.close()` and its equivalents.
@@ -130,10 +215,11 @@ pub enum Stmt {
         var: Var,
         span: Span,
     },
-    /// A method of the resource named by `var` is called (some resources open on first use).
+    /// A method of the resource named by `var` is called (some resources open on first use);
+    /// `method` is its name in [`Function::names`].
     MethodCall {
         var: Var,
-        method: Box<str>,
+        method: NameId,
         span: Span,
     },
     /// `var` is passed as an argument to the call at site `call`; what the callee does with it
@@ -212,5 +298,24 @@ pub fn visit(block: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
 }
 
 // Every lowered statement is kept until the run ends (a quarter of a million over CPython's
-// `Lib`): a larger variant grows them all.
-const _: () = assert!(std::mem::size_of::<Stmt>() <= 32);
+// `Lib`): a larger variant grows them all. Hence the four-byte optional vars of `Open`, the
+// names as ids into the function's table, and the packed null test of `If`.
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 24);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_takes_at_most_24_bytes() {
+        assert!(std::mem::size_of::<Stmt>() <= 24, "{} bytes", std::mem::size_of::<Stmt>());
+    }
+
+    #[test]
+    fn maybe_var_keeps_every_var_and_none() {
+        for var in [Some(0), Some(7), Some(u32::MAX - 1), None] {
+            assert_eq!(MaybeVar::from(var).get(), var);
+            assert_eq!(MaybeVar::from(var).is_some(), var.is_some());
+        }
+    }
+}

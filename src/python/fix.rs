@@ -10,7 +10,7 @@ use super::lower::{LoweredFunction, LoweredModule};
 use super::rules::SiteFinding;
 use crate::diagnostic::{Edit, Span};
 use crate::fix::{line_ending, line_ending_at, line_start, next_line_start};
-use crate::ir::{Block, SiteId, Stmt, Var, WithExit, visit};
+use crate::ir::{Block, Function, SiteId, Stmt, Var, WithExit, visit};
 
 /// How a fix names `contextlib.closing`, and the import it needs for that, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,10 +125,11 @@ struct Events {
 fn bound_var(body: &Block, site: SiteId) -> Option<Var> {
     let mut found = None;
     visit(body, &mut |stmt| {
-        if let Stmt::Open { site: s, target: Some(var), .. } = stmt
+        if let Stmt::Open { site: s, target, .. } = stmt
             && *s == site
+            && let Some(var) = target.get()
         {
-            found = Some(*var);
+            found = Some(var);
         }
     });
     found
@@ -136,15 +137,19 @@ fn bound_var(body: &Block, site: SiteId) -> Option<Var> {
 
 /// What happens to `var`, bound by the open of `site`, whose resource closes with any of
 /// `close_methods` (`close`, and its own: `quit`, `putconn` is not one).
-fn events(body: &Block, var: Var, site: SiteId, close_methods: &[String]) -> Events {
+fn events(function: &Function, var: Var, site: SiteId, close_methods: &[String]) -> Events {
     let mut events = Events { closes: Vec::new(), rebinds: Vec::new(), aliased_or_wrapped: false, null_tested: false };
-    visit(body, &mut |stmt| match stmt {
+    visit(&function.body, &mut |stmt| match stmt {
         Stmt::Close { var: v, span } if *v == var => events.closes.push(*span),
         // `smtp.quit()`: a method that closes only the resources that list it.
-        Stmt::MethodCall { var: v, method, span } if *v == var && close_methods.iter().any(|m| **m == **method) => {
+        Stmt::MethodCall { var: v, method, span }
+            if *v == var && close_methods.iter().any(|m| m == function.name(*method)) =>
+        {
             events.closes.push(*span)
         }
-        Stmt::Open { site: s, target: Some(v), span, .. } if *v == var && *s != site => events.rebinds.push(*span),
+        Stmt::Open { site: s, target, span, .. } if target.get() == Some(var) && *s != site => {
+            events.rebinds.push(*span)
+        }
         Stmt::Assign { dst, span, .. } if *dst == var => events.rebinds.push(*span),
         Stmt::Assign { src: Some(src), .. } if *src == var => events.aliased_or_wrapped = true,
         Stmt::With(with) if with.items.iter().any(|i| i.var == var && i.exit == WithExit::Closes) => {
@@ -191,7 +196,7 @@ pub fn plan_block<'a>(finding: &SiteFinding<'a>) -> Option<BlockPlan<'a>> {
     let following = block.statements.get(bound.index as usize + 1..)?;
     let site = finding.report.site;
     let var = bound_var(&function.ir.body, site)?;
-    let events = events(&function.ir.body, var, site, &finding.resource.close);
+    let events = events(&function.ir, var, site, &finding.resource.close);
     if events.aliased_or_wrapped || events.null_tested {
         return None;
     }
@@ -270,11 +275,12 @@ fn derived_names(finding: &SiteFinding, var: Var) -> Vec<String> {
     while grew {
         grew = false;
         visit(&finding.function.ir.body, &mut |stmt| {
-            if let Stmt::Open { site, target: Some(target), owner: Some(owner), .. } = stmt
-                && owners.contains(owner)
-                && !owners.contains(target)
+            if let Stmt::Open { site, target, owner, .. } = stmt
+                && let (Some(target), Some(owner)) = (target.get(), owner.get())
+                && owners.contains(&owner)
+                && !owners.contains(&target)
             {
-                owners.push(*target);
+                owners.push(target);
                 names.extend(
                     finding
                         .module

@@ -29,7 +29,8 @@ use super::syntax::{Kind, KindTable, attribute_chain, is_plain_literal, named_ch
 use crate::ModuleInfo;
 use crate::diagnostic::Span;
 use crate::ir::{
-    Arg, Block, Function, HandOffHow, LoopBlocks, NullTest, SiteId, Stmt, TryBlocks, Var, WithBlock, WithExit, WithItem,
+    self, Arg, Block, Function, HandOffHow, LoopBlocks, MaybeVar, NullTest, SiteId, Stmt, TryBlocks, Var, WithBlock,
+    WithExit, WithItem,
 };
 
 /// Nesting deeper than this (blocks or expressions) is not lowered: the function is skipped
@@ -288,7 +289,7 @@ pub struct ClassFacts {
     pub exposed_fields: HashSet<String>,
     /// Fields passed to a call (`self._cleanup(self.__pipe)`): what the callee does with them
     /// is known once the project is.
-    pub field_passes: Vec<(String, SiteId, Arg)>,
+    pub field_passes: Vec<(String, SiteId, Arg<Box<str>>)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -870,7 +871,7 @@ struct FieldFacts {
     field_opens: Vec<FieldOpen>,
     closed_fields: HashSet<String>,
     exposed_fields: HashSet<String>,
-    field_passes: Vec<(String, SiteId, Arg)>,
+    field_passes: Vec<(String, SiteId, Arg<Box<str>>)>,
 }
 
 struct FnLowerer<'a, 's> {
@@ -885,6 +886,10 @@ struct FnLowerer<'a, 's> {
     imports: Imports,
     vars: HashMap<String, Var>,
     var_names: Vec<String>,
+    /// The method and keyword names its statements refer to, by [`ir::NameId`] (see
+    /// [`Function::names`]; not this module's [`NameId`] of site bindings), and the id of each.
+    names: Vec<&'s str>,
+    name_ids: HashMap<&'s str, ir::NameId>,
     /// What each local holds, as far as it is known.
     local_syms: HashMap<Var, Sym>,
     /// Nested `def`s visible by name, with their qualified names.
@@ -949,6 +954,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
             imports: Imports::default(),
             vars: HashMap::default(),
             var_names: Vec::new(),
+            names: Vec::new(),
+            name_ids: HashMap::default(),
             local_syms: HashMap::default(),
             local_definitions,
             field_aliases: HashMap::default(),
@@ -1014,7 +1021,12 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let var_count = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
         let is_test = self.kind == FunctionKind::Fixture || name.starts_with("test");
         Some(LoweredFunction {
-            ir: Function { span: Span::new(inner.start_byte(), header_end), body: ir_body, var_count },
+            ir: Function {
+                span: Span::new(inner.start_byte(), header_end),
+                body: ir_body,
+                var_count,
+                names: self.names.iter().map(|name| Box::from(*name)).collect(),
+            },
             kind: self.kind,
             qualified,
             returns: std::mem::take(&mut self.returns),
@@ -1132,6 +1144,22 @@ impl<'a, 's> FnLowerer<'a, 's> {
         self.vars.insert(name.to_string(), var);
         self.var_names.push(name.to_string());
         var
+    }
+
+    /// The id of a method or keyword name in the function's table of names.
+    fn name_id(&mut self, name: &'s str) -> ir::NameId {
+        if let Some(id) = self.name_ids.get(name) {
+            return *id;
+        }
+        let id = to_u32(self.names.len());
+        self.names.push(name);
+        self.name_ids.insert(name, id);
+        id
+    }
+
+    /// The method or keyword name `id` stands for (as [`Function::name`] once lowered).
+    fn name_of_id(&self, id: ir::NameId) -> &'s str {
+        self.names[id as usize]
     }
 
     fn temp(&mut self) -> Var {
@@ -1375,8 +1403,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let right = assignment.child_by_field_name("right").filter(|r| self.kinds.of(*r) != Kind::Assignment)?;
         let var = self.known_var(text(left, self.src))?;
         effects.iter().find_map(|effect| match effect {
-            Stmt::Open { site, target: Some(target), .. }
-                if *target == var && self.sites[*site as usize].opened_in == OpenedIn::Expression =>
+            Stmt::Open { site, target, .. }
+                if target.get() == Some(var) && self.sites[*site as usize].opened_in == OpenedIn::Expression =>
             {
                 Some((*site, span(right)))
             }
@@ -1391,7 +1419,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
         let closes = effects.iter().any(|e| match e {
             Stmt::Close { span: s, .. } => *s == span(call),
             Stmt::MethodCall { span: s, method, .. } => {
-                *s == span(call) && self.scope.roles.close_methods.contains(&**method)
+                *s == span(call) && self.scope.roles.close_methods.contains(self.name_of_id(*method))
             }
             _ => false,
         });
@@ -1410,16 +1438,15 @@ impl<'a, 's> FnLowerer<'a, 's> {
     /// its result (a failed open holds nothing).
     fn with_may_raise(&self, node: Node, mut effects: Block, out: &mut Block) {
         if self.can_raise(node) {
-            let bindings_at_the_end = effects
-                .iter()
-                .rev()
-                .take_while(|e| matches!(e, Stmt::Open { target: Some(_), .. } | Stmt::Assign { .. }))
-                .count();
+            let bindings_at_the_end = effects.iter().rev().take_while(|e| is_binding(e)).count();
             // A method that closes its object when it fails (`smtp.connect(host)`) raises with
             // the state from before it: a client it would have connected holds nothing then.
-            let closing_on_error = effects.iter().position(
-                |e| matches!(e, Stmt::MethodCall { method, .. } if self.scope.roles.closes_on_error_methods.contains(&**method)),
-            );
+            let closing_on_error = effects.iter().position(|e| match e {
+                Stmt::MethodCall { method, .. } => {
+                    self.scope.roles.closes_on_error_methods.contains(self.name_of_id(*method))
+                }
+                _ => false,
+            });
             if self.handler_depth == 0 {
                 let at = closing_on_error.unwrap_or(effects.len() - bindings_at_the_end);
                 effects.insert(at, Stmt::MayRaise { span: span(node) });
@@ -2327,7 +2354,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     // `f.read()`: closes an HTTP response (read to the end), not a file; the
                     // checker asks what the resource's own close methods are.
                     let var = self.var(text(receiver, self.src));
-                    out.push(Stmt::MethodCall { var, method: method.into(), span: span(node) });
+                    let method = self.name_id(method);
+                    out.push(Stmt::MethodCall { var, method, span: span(node) });
                 } else if self.kinds.of(receiver) == Kind::Identifier {
                     let var = self.var(text(receiver, self.src));
                     self.close(var, span(node), out);
@@ -2407,7 +2435,8 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // expected to fail).
                 let var = self.var(text(receiver, self.src));
                 if self.expecting_depth == 0 {
-                    out.push(Stmt::MethodCall { var, method: method.unwrap_or_default().into(), span: span(receiver) });
+                    let method = self.name_id(method.unwrap_or_default());
+                    out.push(Stmt::MethodCall { var, method, span: span(receiver) });
                 }
             }
             Some(receiver) => {
@@ -2458,7 +2487,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                     .field("value")
                     .filter(|v| self.kinds.of(*v) == Kind::Identifier)
                     .zip(argument.field("name"))
-                    .map(|(value, name)| (value, Arg::Keyword(text(name, self.src).into()))),
+                    .map(|(value, name)| (value, Arg::Keyword(text(name, self.src)))),
                 Kind::ListSplat | Kind::DictionarySplat => None,
                 _ => {
                     position += 1;
@@ -2484,6 +2513,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
             match (passed, site) {
                 (Some((value, arg)), Some(call_site)) if argument_role == Role::Argument => {
                     if let Some(var) = self.known_var(text(value, self.src)) {
+                        let arg = arg.map_name(|name| self.name_id(name));
                         out.push(Stmt::Pass { var, call: call_site, arg });
                     }
                 }
@@ -2635,7 +2665,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 self.field_aliases.remove(&var);
                 self.resource_names.insert(var);
                 let owner = self.receiver_var(call);
-                out.push(Stmt::Open { site, target: Some(var), owner, span: at });
+                out.push(Stmt::Open { site, target: MaybeVar::from(var), owner: owner.into(), span: at });
                 if self.expecting_depth > 0 {
                     // Expected to raise, or a mock: not a resource of this function's.
                     out.push(Stmt::HandOff { var, how: HandOffHow::Store, span: at });
@@ -2643,7 +2673,7 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 true
             }
             Role::Receiver => {
-                out.push(Stmt::Open { site, target: None, owner: None, span: at });
+                out.push(Stmt::Open { site, target: MaybeVar::NONE, owner: MaybeVar::NONE, span: at });
                 false
             }
             Role::Discard | Role::Store | Role::Register | Role::Argument | Role::Other if !ends_in_binding(out) => {
@@ -2660,13 +2690,13 @@ impl<'a, 's> FnLowerer<'a, 's> {
                 // (`with pytest.raises(...): sqlite3.connect(bad)`), or a process started and
                 // left to run: not reported.
                 let temp = self.temp();
-                out.push(Stmt::Open { site, target: Some(temp), owner: None, span: at });
+                out.push(Stmt::Open { site, target: MaybeVar::from(temp), owner: MaybeVar::NONE, span: at });
                 out.push(Stmt::HandOff { var: temp, how: HandOffHow::Store, span: at });
                 false
             }
             Role::Return | Role::Yield | Role::Store | Role::Register | Role::Argument | Role::Other => {
                 let temp = self.temp();
-                out.push(Stmt::Open { site, target: Some(temp), owner: None, span: at });
+                out.push(Stmt::Open { site, target: MaybeVar::from(temp), owner: MaybeVar::NONE, span: at });
                 match role {
                     Role::Return => out.push(Stmt::HandOff { var: temp, how: HandOffHow::Return, span: at }),
                     Role::Yield => self.yielded(temp, at, out),
@@ -2813,7 +2843,16 @@ fn is_factory_name(name: &str) -> bool {
 /// Whether `block` ends in a binding: the statements [`FnLowerer::with_may_raise`] puts after
 /// the point where a statement can raise.
 fn ends_in_binding(block: &Block) -> bool {
-    matches!(block.last(), Some(Stmt::Open { target: Some(_), .. } | Stmt::Assign { .. }))
+    block.last().is_some_and(is_binding)
+}
+
+/// Whether `stmt` binds a name: an `Open` with a target, or an `Assign`.
+fn is_binding(stmt: &Stmt) -> bool {
+    match stmt {
+        Stmt::Open { target, .. } => target.is_some(),
+        Stmt::Assign { .. } => true,
+        _ => false,
+    }
 }
 
 fn is_abstract(decorators: &[Node], body: Node, src: &str) -> bool {

@@ -180,7 +180,10 @@ mod analysis {
             ));
         }
         for function in &module.functions {
-            out.push_str(&format!("fn {} ({:?})\n{:#?}\n", function.qualified, function.kind, function.ir.body));
+            // Statements name methods and keywords by index into this table.
+            let names =
+                if function.ir.names.is_empty() { String::new() } else { format!(" names={:?}", function.ir.names) };
+            out.push_str(&format!("fn {} ({:?}){names}\n{:#?}\n", function.qualified, function.kind, function.ir.body));
         }
         out
     }

@@ -448,7 +448,7 @@ impl<'k> Project<'k> {
                 out.extend(rules::diagnose(&finding).into_iter().map(|d| d.in_scope(scope)));
             }
         }
-        let effect = |call: u32, arg: &Arg| oracle.argument(call, arg);
+        let effect = |call: u32, arg: Arg<&str>| oracle.argument(call, arg);
         out.extend(rules::check_classes(&unit.lowered, &resolved, self.knowledge, &text, &effect));
         if text.changed() {
             return Err(TextChanged);
@@ -566,8 +566,10 @@ fn opened_and_passed(unit: &ModuleUnit) -> Vec<(u32, u32)> {
             continue;
         }
         crate::ir::visit(&function.ir.body, &mut |stmt| {
-            if let Stmt::Open { site, target: Some(var), .. } = stmt {
-                pairs.extend(passes.iter().filter(|(passed, _)| passed == var).map(|&(_, call)| (*site, call)));
+            if let Stmt::Open { site, target, .. } = stmt
+                && let Some(var) = target.get()
+            {
+                pairs.extend(passes.iter().filter(|(passed, _)| *passed == var).map(|&(_, call)| (*site, call)));
             }
         });
     }
@@ -746,7 +748,7 @@ impl Oracle for SitesOracle<'_> {
     fn site(&self, site: u32) -> Option<SiteBehaviour> {
         site_behaviour(self.resolved, site, self.knowledge)
     }
-    fn argument(&self, _call: u32, _arg: &Arg) -> ArgumentEffect {
+    fn argument(&self, _call: u32, _arg: Arg<&str>) -> ArgumentEffect {
         ArgumentEffect::Borrow
     }
     fn activates(&self, site: u32, method: &str) -> bool {
@@ -857,7 +859,7 @@ impl Oracle for ProjectOracle<'_> {
         closes(&self.resolved, site, method, self.project.knowledge)
     }
 
-    fn argument(&self, call: u32, arg: &Arg) -> ArgumentEffect {
+    fn argument(&self, call: u32, arg: Arg<&str>) -> ArgumentEffect {
         let unit = self.unit;
         let Some(site) = unit.lowered.sites.get(call as usize) else { return ArgumentEffect::Borrow };
         let resolver = Resolver {
@@ -881,8 +883,8 @@ impl Oracle for ProjectOracle<'_> {
         }
         let params = &callee.params;
         let index = match arg {
-            Arg::Position(n) => params.iter().position(|p| p.positional).map(|first| first + *n as usize),
-            Arg::Keyword(name) => params.iter().position(|p| *p.name == **name),
+            Arg::Position(n) => params.iter().position(|p| p.positional).map(|first| first + n as usize),
+            Arg::Keyword(name) => params.iter().position(|p| &*p.name == name),
         };
         match index.filter(|&i| i < params.len() && (matches!(arg, Arg::Keyword(_)) || params[i].positional)) {
             Some(i) => self.effect(function, i),

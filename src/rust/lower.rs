@@ -16,7 +16,7 @@ use super::scope::FileScope;
 use super::span_of;
 use super::walk::{FunctionFacts, peel, strip_type};
 use crate::diagnostic::Span;
-use crate::ir::{Block, Function, HandOffHow, LoopBlocks, NullTest, SiteId, Stmt, Var};
+use crate::ir::{Block, Function, HandOffHow, LoopBlocks, MaybeVar, NullTest, SiteId, Stmt, Var};
 
 /// Deeper nesting is not lowered (the function is skipped); real code stays far below.
 const MAX_DEPTH: usize = 200;
@@ -118,7 +118,9 @@ pub fn lower_function(scope: &FileScope, body: &syn::Block, facts: &FunctionFact
     }
     let var_count = u32::try_from(lowerer.vars.len()).unwrap_or(u32::MAX);
     let span = span_of(&body.brace_token.span.open(), scope.offset);
-    Some(Lowered { function: Function { span, body: ir, var_count }, sites: lowerer.sites })
+    // Its statements call no method by name and pass no keyword.
+    let names = Box::default();
+    Some(Lowered { function: Function { span, body: ir, var_count, names }, sites: lowerer.sites })
 }
 
 fn mentions_ffi_open(scope: &FileScope, body: &syn::Block) -> bool {
@@ -564,7 +566,7 @@ impl Lowerer<'_, '_> {
         let site = SiteId::try_from(self.sites.len()).unwrap_or(SiteId::MAX - 1);
         let binding = self.name_of(var).unwrap_or_default();
         self.sites.push(RustSite { span: at, what, binding });
-        out.push(Stmt::Open { site, target: Some(var), owner: None, span: at });
+        out.push(Stmt::Open { site, target: MaybeVar::from(var), owner: MaybeVar::NONE, span: at });
     }
 
     fn if_expr(&mut self, if_expr: &syn::ExprIf, role: Role, out: &mut Block) {

@@ -16,7 +16,7 @@ pub fn check_classes_impl(
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
     text: &LazyText,
-    effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
+    effect: &dyn Fn(u32, Arg<&str>) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for class in &module.classes {
@@ -36,9 +36,9 @@ pub fn check_classes_impl(
             }
             // Closed or kept by a method it is passed to (`self._cleanup(self.__pipe)`).
             let passed_on = |c: &&ClassFacts| {
-                c.field_passes
-                    .iter()
-                    .any(|(field, call, arg)| field == &open.field && effect(*call, arg) != ArgumentEffect::Borrow)
+                c.field_passes.iter().any(|(field, call, arg)| {
+                    field == &open.field && effect(*call, arg.as_deref()) != ArgumentEffect::Borrow
+                })
             };
             let related = related.get_or_insert_with(|| related_classes(module, class));
             let handled = related.iter().any(|c| {

@@ -148,7 +148,7 @@ pub fn check_classes(
     resolved: &[Option<Resolved>],
     knowledge: &Knowledge,
     text: &LazyText,
-    effect: &dyn Fn(u32, &Arg) -> ArgumentEffect,
+    effect: &dyn Fn(u32, Arg<&str>) -> ArgumentEffect,
 ) -> Vec<Diagnostic> {
     cl105_owned_field_never_closed::check_classes_impl(module, resolved, knowledge, text, effect)
 }
