@@ -68,8 +68,11 @@ thread_local! {
     static WORD_BOUNDS: std::cell::RefCell<(Vec<u32>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// The most word bounds [`WORD_BOUNDS`] keeps between texts (of 512 KiB).
-const KEPT_BOUNDS: usize = 256 * 1024;
+/// How much text [`Identifiers::of`] finds the words of at a time (a multiple of 64): the
+/// bounds of one chunk's words are what [`WORD_BOUNDS`] holds, 64 KiB per thread. (Bounds for a
+/// whole text, kept between texts of up to 512 KiB, were 3.3 MB of the peak memory on CPython's
+/// `Lib`.)
+const CHUNK_BYTES: usize = 16 * 1024;
 
 /// How many recent identifier hashes [`Identifiers::of`] remembers to skip repeats.
 const RECENT_SLOTS: usize = 1024;
@@ -132,110 +135,75 @@ struct Keywords {
     def: u32,
 }
 
-/// The hash [`Identifiers`] keeps of `name`.
-pub fn hash(name: &str) -> u32 {
-    word_hash(name.as_bytes(), 0, name.len())
+/// The second pass of [`Identifiers::of`]: the hash of each word, and what the words around it
+/// say (an import statement, a `def`), carried from one chunk of words to the next.
+struct WordHashes<'t> {
+    text: &'t [u8],
+    /// The hashes so far; from `kept` on, room for the chunk being hashed.
+    hashes: Vec<u32>,
+    kept: usize,
+    defined: Vec<u32>,
+    imported: Vec<u32>,
+    /// Most occurrences repeat a name seen a moment ago (`self`, `conn`, `return`): a small
+    /// direct-mapped memory of recent hashes keeps them out of the sort at the end. Each slot
+    /// starts with a value that never maps to it, so the first hash is kept.
+    recent: [u32; RECENT_SLOTS],
+    /// Where the last word ended, when it was `def`.
+    after_def: Option<usize>,
+    /// Where the import statement the words are in ends (0: none).
+    import_end: usize,
+    /// Words are told apart by their hashes first: comparing the bytes of every word with
+    /// `import`, `from` and `def` took a tenth of the time.
+    keywords: Keywords,
 }
 
-impl Identifiers {
-    /// Two passes, with few branches (the time of a byte-by-byte loop went to mispredicted ends
-    /// of words): where words start and end, then the hash of each word.
-    pub fn of(text: &[u8]) -> Identifiers {
-        WORD_BOUNDS.with(|bounds| {
-            let mut bounds = bounds.borrow_mut();
-            let (starts, ends) = &mut *bounds;
-            let identifiers = Identifiers::of_with(text, starts, ends);
-            // A rare large file does not keep its buffers (8 bytes per byte of text) alive.
-            if starts.len() > KEPT_BOUNDS {
-                *starts = Vec::new();
-                *ends = Vec::new();
-            }
-            identifiers
-        })
+impl<'t> WordHashes<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        WordHashes {
+            text,
+            hashes: Vec::new(),
+            kept: 0,
+            defined: Vec::new(),
+            imported: Vec::new(),
+            recent: std::array::from_fn(|slot| slot as u32 + 1),
+            after_def: None,
+            import_end: 0,
+            keywords: Keywords { import: hash("import"), from: hash("from"), def: hash("def") },
+        }
     }
 
-    /// [`Identifiers::of`] with buffers for where words start and end (kept per thread: zeroing
-    /// fresh ones for every file cost a fifth of the time).
-    fn of_with(text: &[u8], starts: &mut Vec<u32>, ends: &mut Vec<u32>) -> Identifiers {
-        // At most one word per two bytes (and one end more, for a word at the very end).
-        let slots = text.len() / 2 + 2;
-        if starts.len() < slots {
-            starts.resize(slots, 0);
-            ends.resize(slots, 0);
-        }
-        let (starts, ends) = (&mut starts[..slots], &mut ends[..slots]);
-        let (mut started, mut ended) = (0usize, 0usize);
-        // Sixty-four bytes at a time: a bit per byte that continues an identifier, then the
-        // bits where a word starts (set, with the byte before unset) and ends (the reverse),
-        // visited one set bit at a time: the work is per word, not per byte.
-        let mut before = 0u64;
-        for (block, bytes) in text.chunks(64).enumerate() {
-            let identifier = identifier_bits(bytes);
-            let previous = (identifier << 1) | before;
-            let mut word_starts = identifier & !previous;
-            // An end within the block: past its last byte the bits are unset, so a word that
-            // runs to the end of a short last block ends there too (and only there).
-            let mut word_ends = !identifier & previous;
-            if bytes.len() < 64 {
-                word_ends &= (1u64 << bytes.len()) - 1;
-            }
-            before = identifier >> 63;
-            // Sources over 4 GiB are refused before they are read.
-            let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
-            while word_starts != 0 {
-                starts[started] = base + word_starts.trailing_zeros();
-                started += 1;
-                word_starts &= word_starts - 1;
-            }
-            while word_ends != 0 {
-                ends[ended] = base + word_ends.trailing_zeros();
-                ended += 1;
-                word_ends &= word_ends - 1;
-            }
-        }
-        // A word that runs to the end of the text (a whole last block of 64 bytes included).
-        if ended < started {
-            ends[ended] = u32::try_from(text.len()).unwrap_or(u32::MAX);
-            ended += 1;
-        }
-
-        let mut hashes = vec![0u32; ended];
-        let mut kept = 0;
-        let mut defined = Vec::new();
-        // Most occurrences repeat a name seen a moment ago (`self`, `conn`, `return`): a small
-        // direct-mapped memory of recent hashes keeps them out of the sort below. Each slot
-        // starts with a value that never maps to it, so the first hash is kept.
-        let mut recent: [u32; RECENT_SLOTS] = std::array::from_fn(|slot| slot as u32 + 1);
-        // Where the last word ended, when it was `def`.
-        let mut after_def: Option<usize> = None;
-        let mut imported = Vec::new();
-        // Words are told apart by their hashes first: comparing the bytes of every word with
-        // `import`, `from` and `def` took a tenth of the time.
-        let keywords = Keywords { import: hash("import"), from: hash("from"), def: hash("def") };
-        // Where the import statement the words are in ends (0: none).
-        let mut import_end = 0;
-        for (&start, &end) in starts[..ended].iter().zip(&ends[..ended]) {
+    /// Hashes the words `text[starts[i]..ends[i]]`, in order.
+    fn add(&mut self, starts: &[u32], ends: &[u32]) {
+        let text = self.text;
+        // Room for every word, so that a repeat is dropped by not moving `kept` rather than by
+        // a branch.
+        self.hashes.resize(self.kept + starts.len(), 0);
+        for (&start, &end) in starts.iter().zip(ends) {
             let (start, end) = (start as usize, end as usize);
             let hash = word_hash(text, start, end);
-            if start < import_end {
-                imported.push(hash);
-            } else if (hash == keywords.import || hash == keywords.from || start == 0)
+            if start < self.import_end {
+                self.imported.push(hash);
+            } else if (hash == self.keywords.import || hash == self.keywords.from || start == 0)
                 && is_import_keyword(text, start, end)
                 && starts_its_line(text, start)
             {
-                import_end = end_of_statement_line(text, end);
+                self.import_end = end_of_statement_line(text, end);
             }
-            let slot = &mut recent[(hash as usize) % RECENT_SLOTS];
-            hashes[kept] = hash;
-            kept += usize::from(*slot != hash);
+            let slot = &mut self.recent[(hash as usize) % RECENT_SLOTS];
+            self.hashes[self.kept] = hash;
+            self.kept += usize::from(*slot != hash);
             *slot = hash;
-            if let Some(def_end) = after_def
+            if let Some(def_end) = self.after_def
                 && text[def_end..start].iter().all(|&b| b == b' ' || b == b'\t')
             {
-                defined.push(hash);
+                self.defined.push(hash);
             }
-            after_def = (hash == keywords.def && &text[start..end] == b"def").then_some(end);
+            self.after_def = (hash == self.keywords.def && &text[start..end] == b"def").then_some(end);
         }
+    }
+
+    fn finish(self) -> Identifiers {
+        let WordHashes { mut hashes, kept, mut defined, mut imported, .. } = self;
         hashes.truncate(kept);
         for set in [&mut hashes, &mut defined, &mut imported] {
             set.sort_unstable();
@@ -243,6 +211,86 @@ impl Identifiers {
             set.shrink_to_fit();
         }
         Identifiers { hashes, defined, imported }
+    }
+}
+
+/// The hash [`Identifiers`] keeps of `name`.
+pub fn hash(name: &str) -> u32 {
+    word_hash(name.as_bytes(), 0, name.len())
+}
+
+impl Identifiers {
+    /// Two passes, with few branches (the time of a byte-by-byte loop went to mispredicted ends
+    /// of words): where words start and end, then the hash of each word; both a chunk of
+    /// [`CHUNK_BYTES`] at a time, so that the bounds kept per thread stay small whatever the
+    /// size of the text.
+    pub fn of(text: &[u8]) -> Identifiers {
+        WORD_BOUNDS.with(|bounds| {
+            let mut bounds = bounds.borrow_mut();
+            let (starts, ends) = &mut *bounds;
+            Identifiers::of_with(text, starts, ends)
+        })
+    }
+
+    /// [`Identifiers::of`] with buffers for where words start and end (kept per thread: zeroing
+    /// fresh ones for every file cost a fifth of the time).
+    fn of_with(text: &[u8], starts: &mut Vec<u32>, ends: &mut Vec<u32>) -> Identifiers {
+        // At most one word per two bytes of a chunk, one more for a word carried over from
+        // the chunk before, and one end more, for a word at the very end.
+        let slots = text.len().min(CHUNK_BYTES) / 2 + 2;
+        if starts.len() < slots {
+            starts.resize(slots, 0);
+            ends.resize(slots, 0);
+        }
+        let mut words = WordHashes::new(text);
+        // Whether the byte before the chunk continues an identifier, and where the word that
+        // runs on into the next chunk started.
+        let mut before = 0u64;
+        let mut carried: Option<u32> = None;
+        for (chunk_index, chunk) in text.chunks(CHUNK_BYTES).enumerate() {
+            let (mut started, mut ended) = (0usize, 0usize);
+            if let Some(start) = carried.take() {
+                starts[0] = start;
+                started = 1;
+            }
+            // Sixty-four bytes at a time: a bit per byte that continues an identifier, then the
+            // bits where a word starts (set, with the byte before unset) and ends (the
+            // reverse), visited one set bit at a time: the work is per word, not per byte.
+            for (block, bytes) in chunk.chunks(64).enumerate() {
+                let identifier = identifier_bits(bytes);
+                let previous = (identifier << 1) | before;
+                let mut word_starts = identifier & !previous;
+                // An end within the block: past its last byte the bits are unset, so a word
+                // that runs to the end of a short last block ends there too (and only there).
+                let mut word_ends = !identifier & previous;
+                if bytes.len() < 64 {
+                    word_ends &= (1u64 << bytes.len()) - 1;
+                }
+                before = identifier >> 63;
+                // Sources over 4 GiB are refused before they are read.
+                let base = u32::try_from(chunk_index * CHUNK_BYTES + block * 64).unwrap_or(u32::MAX);
+                while word_starts != 0 {
+                    starts[started] = base + word_starts.trailing_zeros();
+                    started += 1;
+                    word_starts &= word_starts - 1;
+                }
+                while word_ends != 0 {
+                    ends[ended] = base + word_ends.trailing_zeros();
+                    ended += 1;
+                    word_ends &= word_ends - 1;
+                }
+            }
+            words.add(&starts[..ended], &ends[..ended]);
+            // Starts are never behind ends: at most one word is still open.
+            if started > ended {
+                carried = Some(starts[ended]);
+            }
+        }
+        // A word that runs to the end of the text (a whole last block of 64 bytes included).
+        if let Some(start) = carried {
+            words.add(&[start], &[u32::try_from(text.len()).unwrap_or(u32::MAX)]);
+        }
+        words.finish()
     }
 
     /// Whether the text may define a function `name` (`def name`): `false` means it certainly
@@ -413,5 +461,64 @@ mod tests {
         let ids = Identifiers::of("verbindung = öffne()".as_bytes());
         assert!(ids.may_contain("öffne"));
         assert!(!Identifiers::of(b"").may_contain("x"));
+    }
+
+    /// Every word of `text` found a byte at a time: the hashes [`Identifiers::of`] must keep.
+    fn words_one_byte_at_a_time(text: &[u8]) -> Vec<u32> {
+        let mut hashes = Vec::new();
+        let mut start = None;
+        for at in 0..=text.len() {
+            let continues = text.get(at).is_some_and(|&b| IDENTIFIER_BYTE[usize::from(b)] == 1);
+            match (start, continues) {
+                (None, true) => start = Some(at),
+                (Some(from), false) => {
+                    hashes.push(word_hash(text, from, at));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
+    }
+
+    #[test]
+    fn words_across_the_bounds_of_chunks_are_whole_words() {
+        // Texts several chunks long whose words start, end and run across every chunk bound,
+        // shifted a byte at a time; long words span whole blocks of 64 bytes.
+        for shift in [0, 1, 2, 31, 63, 64, 65] {
+            let mut text = vec![b' '; shift];
+            let mut n = 0;
+            while text.len() < 3 * CHUNK_BYTES + 200 {
+                let word = if n % 97 == 0 { format!("long_{}_{n}", "x".repeat(70)) } else { format!("w{n}") };
+                text.extend_from_slice(word.as_bytes());
+                text.push(if n % 5 == 0 { b'\n' } else { b'.' });
+                n += 1;
+            }
+            for cut in [CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2 * CHUNK_BYTES] {
+                let text = &text[..cut + shift];
+                let ids = Identifiers::of(text);
+                assert_eq!(ids.hashes, words_one_byte_at_a_time(text), "shift {shift}, cut {cut}");
+            }
+            let ids = Identifiers::of(&text);
+            assert_eq!(ids.hashes, words_one_byte_at_a_time(&text), "shift {shift}");
+        }
+    }
+
+    #[test]
+    fn imports_and_defs_across_the_bounds_of_chunks_are_read() {
+        // `def` and its name, and an import statement, on either side of a chunk's bound.
+        for before in [CHUNK_BYTES - 5, CHUNK_BYTES - 4, CHUNK_BYTES - 3, CHUNK_BYTES - 12] {
+            let mut text = "#".repeat(before - 1);
+            text.push('\n');
+            text.push_str("def fetch(conn):\n    pass\nfrom app.db import pool\nimport sqlite3\n");
+            let ids = Identifiers::of(text.as_bytes());
+            assert!(ids.may_define("fetch"), "{before}");
+            assert!(!ids.may_define("conn"), "{before}");
+            for module in ["app", "db", "pool", "sqlite3"] {
+                assert!(ids.may_import(module), "{module} at {before}");
+            }
+        }
     }
 }
