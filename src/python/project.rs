@@ -352,7 +352,7 @@ impl<'k> Project<'k> {
         for report in reports.iter().filter(|r| r.returned) {
             let Some(found) = &resolved[report.site as usize] else { continue };
             let site = &unit.lowered.sites[report.site as usize];
-            let origin = found.origin.clone().unwrap_or_else(|| FactoryOrigin {
+            let origin = found.origin.as_deref().cloned().unwrap_or_else(|| FactoryOrigin {
                 function: function.qualified.clone(),
                 opener: found.callee.clone(),
                 path: unit.path.clone(),

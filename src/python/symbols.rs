@@ -76,11 +76,16 @@ pub struct Resolved {
     pub resource: ResourceId,
     /// The qualified name called (`sqlite3.connect`, or the factory `app.db.get_db`).
     pub callee: String,
-    pub origin: Option<FactoryOrigin>,
+    /// Boxed: a module's sites are resolved into a vector of these, one per call, and few come
+    /// from a factory (48 bytes a site instead of 120).
+    pub origin: Option<Box<FactoryOrigin>>,
     /// Called without the arguments that make it open anything (`smtplib.SMTP()` without a
     /// host): it holds something only once one of its resource's `opens_on` methods is called.
     pub opens_later: bool,
 }
+
+// A module's sites are resolved into a vector of these: keep them small.
+const _: () = assert!(std::mem::size_of::<Option<Resolved>>() <= 48);
 
 /// Resolution depth bound: summaries can refer to each other in cycles.
 const MAX_RESOLVE_DEPTH: usize = 16;
@@ -209,7 +214,7 @@ impl Resolver<'_> {
             Some(Summary::Factory { resource, origin }) => Some(Resolved {
                 resource: *resource,
                 callee: called.into_owned(),
-                origin: Some(origin.clone()),
+                origin: Some(Box::new(origin.clone())),
                 opens_later: false,
             }),
             _ => None,
