@@ -307,11 +307,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_statement_takes_at_most_24_bytes() {
-        assert!(std::mem::size_of::<Stmt>() <= 24, "{} bytes", std::mem::size_of::<Stmt>());
-    }
-
-    #[test]
     fn maybe_var_keeps_every_var_and_none() {
         for var in [Some(0), Some(7), Some(u32::MAX - 1), None] {
             assert_eq!(MaybeVar::from(var).get(), var);
