@@ -64,14 +64,14 @@ fn identifier_bits8(word: u64) -> u64 {
 }
 
 thread_local! {
-    /// Where the words of the last text start and end ([`Identifiers::of`]).
+    /// Where the words of the last chunk of text start and end ([`Identifiers::of`]).
     static WORD_BOUNDS: std::cell::RefCell<(Vec<u32>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// How much text [`Identifiers::of`] finds the words of at a time (a multiple of 64): the
 /// bounds of one chunk's words are what [`WORD_BOUNDS`] holds, 64 KiB per thread. (Bounds for a
-/// whole text, kept between texts of up to 512 KiB, were 3.3 MB of the peak memory on CPython's
-/// `Lib`.)
+/// whole text, kept between texts of up to 512 KiB, were 3.1 MiB of the heap at its peak on
+/// CPython's `Lib`.)
 const CHUNK_BYTES: usize = 16 * 1024;
 
 /// How many recent identifier hashes [`Identifiers::of`] remembers to skip repeats.
